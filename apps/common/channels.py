@@ -1,0 +1,17 @@
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    """Every way a notification can reach a person. `in_app` is the inbox itself."""
+
+    IN_APP = "in_app", "In-app inbox"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Web push"
+    WEBHOOK = "webhook", "Webhook"
+    LOG = "log", "Server log"
+
+
+# Channels whose delivery leaves the service and so gets a Delivery row; the inbox
+# item itself is the in-app delivery.
+EXTERNAL_CHANNELS = [c for c in Channel.values if c != Channel.IN_APP]

@@ -1,0 +1,93 @@
+"""The error envelope: every 4xx/5xx body is {"error": {"code", "message", "details"}}."""
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "throttled",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
+def error_body(status_code, message, *, code=None, details=None):
+    return {
+        "error": {
+            "code": code or _CODES.get(status_code, "error"),
+            "message": message,
+            "details": details or {},
+        }
+    }
+
+
+def error_response(status_code, message, *, code=None, details=None):
+    return JsonResponse(error_body(status_code, message, code=code, details=details), status=status_code)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _message_and_details(exc, data):
+    if isinstance(exc, exceptions.ValidationError):
+        details = data if isinstance(data, dict) else {"non_field_errors": data}
+        return "Invalid input.", details
+    if isinstance(data, dict) and "detail" in data:
+        return str(data["detail"]), {}
+    return str(data), {}
+
+
+def envelope_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = exceptions.APIException("Request body too large.")
+        exc.status_code = 413
+    # A selector's .get() for something that is not the caller's: 404, like any other miss.
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    message, details = _message_and_details(exc, response.data)
+    code = None
+    if isinstance(exc, exceptions.APIException) and response.status_code not in _CODES:
+        code = getattr(exc, "default_code", None)
+    response.data = error_body(response.status_code, message, code=code, details=details)
+    return response
+
+
+# Plain Django views (outside DRF) answer JSON in the same envelope.
+def handler400(request, exception=None):
+    return error_response(400, "Bad request.")
+
+
+def handler403(request, exception=None):
+    return error_response(403, "Permission denied.")
+
+
+def handler404(request, exception=None):
+    return error_response(404, "Not found.")
+
+
+def handler500(request):
+    return error_response(500, "Internal server error.")

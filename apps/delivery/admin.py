@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from .models import Delivery, DeliveryEvent
+from .services import delivery_requeue
+
+
+class DeliveryEventInline(admin.TabularInline):
+    model = DeliveryEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("status", "detail", "at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "channel", "status", "attempts", "notification", "updated_at", "sent_at")
+    list_filter = ("status", "channel")
+    search_fields = ("provider_message_id", "notification__user__username")
+    raw_id_fields = ("notification",)
+    readonly_fields = ("attempts", "last_error", "provider_message_id", "created_at", "updated_at", "sent_at")
+    inlines = [DeliveryEventInline]
+    actions = ["requeue"]
+
+    @admin.action(description="Requeue selected dead or failed deliveries")
+    def requeue(self, request, queryset):
+        count = sum(
+            delivery_requeue(delivery_id=pk, by=request.user.username) for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Requeued {count} deliveries.")

@@ -1,0 +1,61 @@
+from django.db import models
+
+from apps.common.channels import Channel
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    DEAD = "dead", "Dead (retries exhausted)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Delivery(models.Model):
+    """One notification on one external channel. The inbox item itself is the in-app
+    delivery, so no row is written for `in_app`."""
+
+    # Covered by the unique (notification, channel) constraint: no separate index.
+    notification = models.ForeignKey(
+        "notifications.UserNotification", on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    provider_message_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="uniq_delivery_notification_channel")
+        ]
+        indexes = [
+            models.Index(fields=["status", "channel", "updated_at"], name="delivery_status"),
+            models.Index(
+                fields=["provider_message_id"], name="delivery_provider_id", condition=~models.Q(provider_message_id="")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} delivery #{self.pk} ({self.status})"
+
+
+class DeliveryEvent(models.Model):
+    """Append-only history of a delivery: every status change and provider answer."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.delivery_id} → {self.status}"

@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from .models import Event, EventType
+
+
+@admin.register(EventType)
+class EventTypeAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "critical", "created_at")
+    list_filter = ("critical",)
+    search_fields = ("key", "name")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "event_type",
+        "subject_type",
+        "subject_id",
+        "actor",
+        "fanout_state",
+        "recipient_count",
+        "created_at",
+    )
+    list_filter = ("fanout_state", "event_type")
+    search_fields = ("idempotency_key", "subject_id")
+    raw_id_fields = ("actor",)
+    readonly_fields = (
+        "fanout_state",
+        "fanout_cursor",
+        "fanout_heartbeat_at",
+        "fanned_out_at",
+        "recipient_count",
+        "created_at",
+    )
+    date_hierarchy = "created_at"

@@ -1,0 +1,23 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Event, EventType, FanoutState
+
+
+def event_type_list():
+    return EventType.objects.order_by("key")
+
+
+def event_fanout_overdue_ids(*, limit: int = 500) -> list[int]:
+    """Events committed but not fanned out, whose fan-out made no progress lately."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    stale = Q(fanout_heartbeat_at__lt=cutoff) | Q(fanout_heartbeat_at__isnull=True, created_at__lt=cutoff)
+    return list(
+        Event.objects.exclude(fanout_state=FanoutState.DONE)
+        .filter(stale)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )

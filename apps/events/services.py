@@ -1,0 +1,78 @@
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .models import Event, EventType
+from .selectors import event_fanout_overdue_ids
+
+logger = logging.getLogger(__name__)
+
+
+def event_type_create(*, key: str, name: str, description: str = "", critical: bool = False) -> EventType:
+    return EventType.objects.create(key=key, name=name, description=description, critical=critical)
+
+
+def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:
+    event_type, _ = EventType.objects.get_or_create(key=key, defaults={"name": name, "critical": critical})
+    return event_type
+
+
+def _enqueue_fan_out(event_id: int) -> None:
+    from apps.notifications.tasks import fan_out_task
+
+    fan_out_task.delay(event_id)
+
+
+def event_publish(
+    *,
+    event_type: EventType | str,
+    data: dict | None = None,
+    subject: tuple[str, str] | None = None,
+    actor=None,
+    idempotency_key: str | None = None,
+) -> tuple[Event, bool]:
+    """Record an event and fan it out once the caller's transaction commits.
+
+    Returns (event, created). With an idempotency key already used, the first event is
+    returned and nothing is published again.
+    """
+    if isinstance(event_type, str):
+        event_type = EventType.objects.get(key=event_type)
+    data = data or {}
+    if len(json.dumps(data)) > settings.EVENT_DATA_MAX_BYTES:
+        raise ValidationError({"data": f"Larger than {settings.EVENT_DATA_MAX_BYTES} bytes as JSON."})
+    fields = {
+        "event_type": event_type,
+        "data": data,
+        "subject_type": subject[0] if subject else "",
+        "subject_id": str(subject[1]) if subject else "",
+        "actor": actor,
+    }
+    if idempotency_key:
+        existing = Event.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+        fields["idempotency_key"] = idempotency_key
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(**fields)
+    except IntegrityError:
+        # A concurrent publish with the same key won the race.
+        return Event.objects.get(idempotency_key=idempotency_key), False
+    # robust: a broker outage must not fail the caller's committed work; the outbox
+    # relay re-drives the event later.
+    transaction.on_commit(lambda: _enqueue_fan_out(event.pk), robust=True)
+    return event, True
+
+
+def outbox_relay() -> int:
+    """Re-enqueue the fan-out of every overdue event; returns how many."""
+    event_ids = event_fanout_overdue_ids()
+    for event_id in event_ids:
+        _enqueue_fan_out(event_id)
+    if event_ids:
+        logger.warning("outbox relay re-drove %d events", len(event_ids))
+    return len(event_ids)

@@ -1,0 +1,82 @@
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.permissions import IsPerson
+
+from . import services
+from .filters import InboxFilter
+from .selectors import inbox_list, inbox_unread_count
+
+
+class InboxItemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_type = serializers.CharField(source="event.event_type.key")
+    title = serializers.CharField()
+    body = serializers.CharField()
+    data = serializers.JSONField(source="effective_data")
+    url = serializers.CharField()
+    is_read = serializers.BooleanField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    is_archived = serializers.BooleanField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class InboxPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class InboxListApi(generics.ListAPIView):
+    permission_classes = [IsPerson]
+    serializer_class = InboxItemOutput
+    pagination_class = InboxPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = InboxFilter
+
+    def get_queryset(self):
+        return inbox_list(user=self.request.user)
+
+
+class UnreadCountApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Output(serializers.Serializer):
+        unread = serializers.IntegerField()
+
+    def get(self, request):
+        return Response(self.Output({"unread": inbox_unread_count(user=request.user)}).data)
+
+
+def _item_action(service):
+    class InboxItemActionApi(APIView):
+        permission_classes = [IsPerson]
+        serializer_class = InboxItemOutput
+
+        def post(self, request, notification_id):
+            item = service(user=request.user, notification_id=notification_id)
+            return Response(InboxItemOutput(item).data)
+
+    InboxItemActionApi.__name__ = f"Inbox{service.__name__.title().replace('_', '')}Api"
+    return InboxItemActionApi
+
+
+InboxReadApi = _item_action(services.inbox_mark_read)
+InboxUnreadApi = _item_action(services.inbox_mark_unread)
+InboxArchiveApi = _item_action(services.inbox_archive)
+InboxUnarchiveApi = _item_action(services.inbox_unarchive)
+
+
+class InboxReadAllApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Output(serializers.Serializer):
+        updated = serializers.IntegerField()
+
+    def post(self, request):
+        return Response(self.Output({"updated": services.inbox_mark_all_read(user=request.user)}).data)

@@ -1,0 +1,33 @@
+import django_filters
+
+from .models import UserNotification
+
+
+class InboxFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=[("unread", "unread"), ("read", "read"), ("all", "all")], method="filter_status"
+    )
+    archived = django_filters.BooleanFilter(method="filter_archived")
+    event_type = django_filters.CharFilter(field_name="event__event_type__key")
+
+    class Meta:
+        model = UserNotification
+        fields = []
+
+    def filter_status(self, queryset, name, value):
+        if value == "unread":
+            return queryset.filter(read_at__isnull=True)
+        if value == "read":
+            return queryset.filter(read_at__isnull=False)
+        return queryset
+
+    def filter_archived(self, queryset, name, value):
+        return queryset.filter(archived_at__isnull=not value)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        # Archived items are hidden unless asked for.
+        if self.form.cleaned_data.get("archived") is None:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return queryset

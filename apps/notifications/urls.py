@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("inbox/", api.InboxListApi.as_view(), name="inbox"),
+    path("inbox/unread-count/", api.UnreadCountApi.as_view(), name="inbox-unread-count"),
+    path("inbox/read-all/", api.InboxReadAllApi.as_view(), name="inbox-read-all"),
+    path("inbox/<int:notification_id>/read/", api.InboxReadApi.as_view(), name="inbox-read"),
+    path("inbox/<int:notification_id>/unread/", api.InboxUnreadApi.as_view(), name="inbox-unread"),
+    path("inbox/<int:notification_id>/archive/", api.InboxArchiveApi.as_view(), name="inbox-archive"),
+    path("inbox/<int:notification_id>/unarchive/", api.InboxUnarchiveApi.as_view(), name="inbox-unarchive"),
+]

@@ -1,0 +1,54 @@
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.permissions import IsPerson
+
+from .selectors import scenario_list
+from .services import scenario_create, scenario_delete, scenario_execute
+
+
+class ScenarioOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    execution_count = serializers.IntegerField()
+    last_executed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ScenarioListApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+    def get(self, request):
+        return Response({"results": ScenarioOutput(scenario_list(owner=request.user)[:200], many=True).data})
+
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        scenario = scenario_create(owner=request.user, **data.validated_data)
+        return Response(ScenarioOutput(scenario).data, status=status.HTTP_201_CREATED)
+
+
+class ScenarioDetailApi(APIView):
+    permission_classes = [IsPerson]
+
+    def get(self, request, scenario_id):
+        return Response(ScenarioOutput(get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)).data)
+
+    def delete(self, request, scenario_id):
+        scenario_delete(scenario=get_object_or_404(scenario_list(owner=request.user), pk=scenario_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScenarioExecuteApi(APIView):
+    permission_classes = [IsPerson]
+
+    def post(self, request, scenario_id):
+        scenario = get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)
+        return Response(ScenarioOutput(scenario_execute(scenario=scenario)).data)

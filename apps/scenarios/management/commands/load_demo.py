@@ -1,0 +1,47 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts.services import user_create
+from apps.common.channels import Channel
+from apps.events.models import EventType
+from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
+from apps.scenarios.models import Scenario
+from apps.scenarios.services import scenario_create
+from apps.subscriptions.models import Subscription
+
+DEMO_PASSWORD = "demo-password"
+# username → (email, staff, {event type: enabled} on the in-app channel)
+DEMO_USERS = {
+    "admin": ("admin@example.com", True, {key: True for key in SCENARIO_EVENT_TYPES}),
+    "alice": ("alice@example.com", False, {key: True for key in SCENARIO_EVENT_TYPES}),
+    "bob": ("bob@example.com", False, {"scenario.created": True, "scenario.executed": True}),
+    "carol": ("carol@example.com", False, {"scenario.created": False}),
+}
+
+
+class Command(BaseCommand):
+    help = "Load demo users, subscriptions and a scenario. Safe to run again."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        for username, (email, staff, subscriptions) in DEMO_USERS.items():
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = user_create(username=username, email=email, password=DEMO_PASSWORD)
+                if staff:
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+            for key, enabled in subscriptions.items():
+                Subscription.objects.get_or_create(
+                    user=user,
+                    event_type=EventType.objects.get(key=key),
+                    channel=Channel.IN_APP,
+                    defaults={"enabled": enabled},
+                )
+        alice = User.objects.get(username="alice")
+        if not Scenario.objects.filter(owner=alice, name="Checkout smoke test").exists():
+            scenario_create(owner=alice, name="Checkout smoke test", description="Demo scenario.")
+        logins = ", ".join(f"{name}/{DEMO_PASSWORD}" for name in DEMO_USERS)
+        self.stdout.write(f"Demo data ready. Logins: {logins} (admin is staff).")

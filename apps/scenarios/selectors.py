@@ -1,0 +1,5 @@
+from .models import Scenario
+
+
+def scenario_list(*, owner):
+    return Scenario.objects.filter(owner=owner).select_related("owner")

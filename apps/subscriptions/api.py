@@ -1,0 +1,79 @@
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.channels import Channel
+from apps.common.permissions import IsPerson
+from apps.events.selectors import event_type_list
+
+from .selectors import subscription_list
+from .services import subscription_create, subscription_delete, subscription_set_enabled
+
+
+class SubjectField(serializers.Serializer):
+    type = serializers.CharField(max_length=100)
+    id = serializers.CharField(max_length=64)
+
+
+class SubscriptionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_type = serializers.CharField(source="event_type.key")
+    channel = serializers.CharField()
+    enabled = serializers.BooleanField()
+    subject = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_subject(self, obj) -> dict | None:
+        return {"type": obj.subject_type, "id": obj.subject_id} if obj.subject_type else None
+
+
+class SubscriptionListApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Input(serializers.Serializer):
+        event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        enabled = serializers.BooleanField(required=False, default=True)
+        subject = SubjectField(required=False, allow_null=True)
+
+    def get(self, request):
+        return Response({"results": SubscriptionOutput(subscription_list(user=request.user), many=True).data})
+
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        payload = data.validated_data
+        subject = payload.get("subject") or {}
+        subscription = subscription_create(
+            user=request.user,
+            event_type=payload["event_type"],
+            channel=payload["channel"],
+            enabled=payload["enabled"],
+            subject_type=subject.get("type", ""),
+            subject_id=subject.get("id", ""),
+        )
+        return Response(SubscriptionOutput(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionDetailApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Input(serializers.Serializer):
+        enabled = serializers.BooleanField()
+
+    def get(self, request, subscription_id):
+        subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
+        return Response(SubscriptionOutput(subscription).data)
+
+    def patch(self, request, subscription_id):
+        subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = subscription_set_enabled(subscription=subscription, enabled=data.validated_data["enabled"])
+        return Response(SubscriptionOutput(subscription).data)
+
+    def delete(self, request, subscription_id):
+        subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
+        subscription_delete(subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)

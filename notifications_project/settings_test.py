@@ -1,0 +1,12 @@
+"""Test settings: the real settings, pointed at a Redis database of the tests' own."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+# Always a database of its own: tests flush it.
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+os.environ.setdefault("CONN_MAX_AGE", "0")
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.accounts.api import TokenObtainApi
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("api/v1/", include("apps.accounts.urls")),
+    path("api/v1/", include("apps.events.urls")),
+    path("api/v1/", include("apps.subscriptions.urls")),
+    path("api/v1/", include("apps.notifications.urls")),
+    path("api/v1/", include("apps.scenarios.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+handler400 = "apps.common.errors.handler400"
+handler403 = "apps.common.errors.handler403"
+handler404 = "apps.common.errors.handler404"
+handler500 = "apps.common.errors.handler500"

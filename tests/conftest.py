@@ -1,0 +1,75 @@
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from apps.accounts.services import user_create
+from apps.common.channels import Channel
+from apps.events.services import event_type_ensure
+from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
+from apps.subscriptions.models import Subscription
+
+from .worker import Worker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_redis():
+    """Tests own their Redis database: start from nothing."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def event_types(db):
+    """The scenario event types (a transactional test's flush removes the migrated ones)."""
+    return {key: event_type_ensure(key=key, name=name) for key, name in SCENARIO_EVENT_TYPES.items()}
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(username=None, **fields):
+        username = username or f"user{next(counter)}"
+        return user_create(username=username, email=f"{username}@example.com", password="secret-pass-1", **fields)
+
+    return make
+
+
+@pytest.fixture
+def subscribe():
+    def subscribe(user, event_type, channel=Channel.IN_APP, enabled=True, **fields):
+        return Subscription.objects.create(user=user, event_type=event_type, channel=channel, enabled=enabled, **fields)
+
+    return subscribe
+
+
+@pytest.fixture
+def client_for():
+    def client_for(user):
+        client = APIClient()
+        client.force_authenticate(user=user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """One real worker process for the session, consuming every queue."""
+    with django_db_blocker.unblock():
+        worker = Worker("session").start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def api_key_client(db):
+    from apps.common.services import api_key_create
+
+    def api_key_client(scopes=None):
+        _, raw = api_key_create(name="test service", scopes=scopes)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return api_key_client

@@ -1,0 +1,104 @@
+"""A real Celery worker process for integration tests, on the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from notifications_project.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_QUEUES = ",".join(q.name for q in settings.CELERY_TASK_QUEUES)
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests run on (pytest-django's test database)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, name: str, queues: str = ALL_QUEUES, concurrency: int = 2, env: dict | None = None):
+        self.name = f"{name}-{os.getpid()}@%h"
+        self.queues = queues
+        self.concurrency = concurrency
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / ".pytest_cache" / f"worker-{name}.log"
+
+    def start(self, timeout: float = 60) -> "Worker":
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
+            "DATABASE_URL": test_database_url(),
+            "TEST_REDIS_URL": settings.REDIS_URL,
+            **self.env,
+        }
+        self.log_path.parent.mkdir(exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 (owned by the process)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "notifications_project",
+                "worker",
+                "-n",
+                self.name,
+                "-Q",
+                self.queues,
+                "-c",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        hostname = self.name.replace("%h", os.uname().nodename)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log_path}")
+            replies = app.control.ping(destination=[hostname], timeout=0.5)
+            if replies:
+                return self
+        raise RuntimeError(f"worker did not answer a ping in {timeout}s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), no cleanup."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
