@@ -1,0 +1,58 @@
+"""The one interface every delivery channel implements.
+
+Rendering is separate from sending: `render` turns a delivery into a Message (no I/O
+to providers), `send_batch` talks to the provider for many messages at once and
+answers one SendResult per message, never raising for a single message's failure.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Outcome(StrEnum):
+    SENT = "sent"  # the provider accepted it
+    TRANSIENT = "transient"  # timeouts, connection errors, 429, 5xx: retry later
+    PERMANENT = "permanent"  # bad address, other 4xx: fail now, never retry
+
+
+@dataclass
+class Message:
+    delivery_id: int
+    user_id: int
+    to: str  # address on this channel: email, E.164 number, endpoint URL, ...
+    subject: str
+    text: str
+    html: str = ""
+    data: dict = field(default_factory=dict)
+    url: str = ""
+    headers: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # channel specific (push keys, webhook secret id, ...)
+
+
+@dataclass
+class SendResult:
+    delivery_id: int
+    outcome: Outcome
+    provider_message_id: str = ""
+    error: str = ""
+    # What the provider answered, recorded on the DeliveryEvent.
+    detail: dict = field(default_factory=dict)
+    # A provider's Retry-After, when it gave one.
+    retry_after: float | None = None
+
+
+class DeliveryChannel(Protocol):
+    key: str
+    # Most messages one send_batch call takes.
+    batch_size: int
+
+    def render(self, delivery) -> Message | None:
+        """The message for a delivery, or None when the person has no address on this
+        channel (the delivery then fails permanently)."""
+
+    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+        """Send; one result per message, in any order."""
+
+    def classify(self, exc: Exception) -> Outcome:
+        """Whether an exception raised by the provider is worth a retry."""
