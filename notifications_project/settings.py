@@ -175,3 +175,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- Delivery dispatch -----------------------------------------------------
+CELERY_TASK_ROUTES["delivery.*"] = {"queue": "default"}  # dispatch picks the channel's queue itself
+DELIVERY_MAX_ATTEMPTS_DEFAULT = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# Per channel, e.g. DELIVERY_MAX_ATTEMPTS_BY_CHANNEL=email=8,sms=4
+DELIVERY_MAX_ATTEMPTS = {k: int(v) for k, v in env.dict("DELIVERY_MAX_ATTEMPTS_BY_CHANNEL", default={}).items()}
+DELIVERY_RETRY_BACKOFF_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_SECONDS", default=2)
+DELIVERY_RETRY_BACKOFF_MAX_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_MAX_SECONDS", default=600)

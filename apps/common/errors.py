@@ -3,8 +3,10 @@
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ def envelope_exception_handler(exc, context):
         exc = exceptions.APIException("Request body too large.")
         exc.status_code = 413
     # A selector's .get() for something that is not the caller's: 404, like any other miss.
+    # Services validate too (models, limits): same 400 as a serializer's.
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -69,9 +74,9 @@ def envelope_exception_handler(exc, context):
     if response is None:
         return None
     message, details = _message_and_details(exc, response.data)
-    code = None
-    if isinstance(exc, exceptions.APIException) and response.status_code not in _CODES:
-        code = getattr(exc, "default_code", None)
+    code = "invalid_input" if isinstance(exc, exceptions.ValidationError) else getattr(exc, "default_code", None)
+    if code in (None, "error", "invalid"):
+        code = None  # fall back to the status's code
     response.data = error_body(response.status_code, message, code=code, details=details)
     return response
 

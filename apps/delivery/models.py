@@ -29,6 +29,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Held until then (quiet hours, scheduled sends, digests); beat releases due ones.
+    not_before = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -37,6 +39,11 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "channel", "updated_at"], name="delivery_status"),
+            models.Index(
+                fields=["not_before"],
+                name="delivery_held",
+                condition=models.Q(status="pending", not_before__isnull=False),
+            ),
             models.Index(
                 fields=["provider_message_id"], name="delivery_provider_id", condition=~models.Q(provider_message_id="")
             ),

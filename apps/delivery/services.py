@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Delivery, DeliveryEvent, DeliveryStatus
@@ -35,3 +36,64 @@ def delivery_requeue(*, delivery_id: int, by: str = "operator") -> bool:
         attempts=0,
         last_error="",
     )
+
+
+def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
+    """Move the due, pending deliveries among delivery_ids to `sending` and count the
+    attempt. Only claimed ids may be sent: a delivery already claimed, sent or held is
+    skipped, so a re-run of any dispatch is harmless."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
+            .exclude(not_before__gt=now)
+            .values_list("pk", flat=True)
+        )
+        if claimed:
+            Delivery.objects.filter(pk__in=claimed).update(
+                status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
+            )
+    return claimed
+
+
+def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[int]]:
+    """Apply a batch's SendResults; returns ids by what happens next:
+    {"sent": [...], "retry": [...], "failed": [...], "dead": [...]}."""
+    from .channels.base import Outcome
+
+    now = timezone.now()
+    by_id = {result.delivery_id: result for result in results}
+    attempts = dict(Delivery.objects.filter(pk__in=by_id).values_list("pk", "attempts"))
+    plan: dict[str, list[int]] = {"sent": [], "retry": [], "failed": [], "dead": []}
+    for delivery_id, result in by_id.items():
+        if result.outcome == Outcome.SENT:
+            plan["sent"].append(delivery_id)
+        elif result.outcome == Outcome.PERMANENT:
+            plan["failed"].append(delivery_id)
+        elif attempts.get(delivery_id, max_attempts) >= max_attempts:
+            plan["dead"].append(delivery_id)
+        else:
+            plan["retry"].append(delivery_id)
+
+    next_status = {
+        "sent": DeliveryStatus.SENT,
+        "retry": DeliveryStatus.PENDING,
+        "failed": DeliveryStatus.FAILED,
+        "dead": DeliveryStatus.DEAD,
+    }
+    history = []
+    with transaction.atomic():
+        for step, ids in plan.items():
+            for delivery_id in ids:
+                result = by_id[delivery_id]
+                fields = {"status": next_status[step], "updated_at": now, "last_error": result.error[:2000]}
+                if step == "sent":
+                    fields.update(sent_at=now, provider_message_id=result.provider_message_id[:200])
+                if Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(**fields):
+                    detail = {"outcome": str(result.outcome), "attempt": attempts.get(delivery_id), **result.detail}
+                    if result.error:
+                        detail["error"] = result.error[:2000]
+                    history.append(DeliveryEvent(delivery_id=delivery_id, status=next_status[step], detail=detail))
+        DeliveryEvent.objects.bulk_create(history)
+    return plan

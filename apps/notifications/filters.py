@@ -7,7 +7,8 @@ class InboxFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[("unread", "unread"), ("read", "read"), ("all", "all")], method="filter_status"
     )
-    archived = django_filters.BooleanFilter(method="filter_archived")
+    # A choice, not a BooleanFilter: that one quietly ignores values it cannot read.
+    archived = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_archived")
     event_type = django_filters.CharFilter(field_name="event__event_type__key")
 
     class Meta:
@@ -22,12 +23,12 @@ class InboxFilter(django_filters.FilterSet):
         return queryset
 
     def filter_archived(self, queryset, name, value):
-        return queryset.filter(archived_at__isnull=not value)
+        return queryset.filter(archived_at__isnull=value != "true")
 
     @property
     def qs(self):
         queryset = super().qs
         # Archived items are hidden unless asked for.
-        if self.form.cleaned_data.get("archived") is None:
+        if not self.form.cleaned_data.get("archived"):
             queryset = queryset.filter(archived_at__isnull=True)
         return queryset

@@ -1,0 +1,2 @@
+# Importing a channel module registers it.
+from . import log  # noqa: F401
