@@ -1,0 +1,33 @@
+"""The dispatch path end to end with the `log` channel: fan-out → delivery batch → sent."""
+
+import pytest
+
+from apps.common.channels import Channel
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.events.services import event_publish
+
+from ..worker import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_log_deliveries_are_sent_once_with_history(celery_worker, event_types, make_user, subscribe):
+    users = [make_user() for _ in range(3)]
+    for user in users:
+        subscribe(user, event_types["scenario.executed"], Channel.LOG)
+    event, _ = event_publish(event_type="scenario.executed", data={"name": "Nightly"})
+
+    deliveries = Delivery.objects.filter(notification__event=event)
+    wait_until(lambda: deliveries.filter(status=DeliveryStatus.SENT).count() == 3, message="3 sent")
+    for delivery in deliveries:
+        assert delivery.attempts == 1 and delivery.sent_at is not None
+        assert [e.status for e in delivery.events.all()] == ["sent"]
+
+    # Dispatching the same ids again sends nothing: they are no longer pending.
+    from apps.delivery.tasks import dispatch_batch_task
+
+    result = dispatch_batch_task.apply(args=("log", [d.pk for d in deliveries])).get()
+    assert result == {"sent": 0, "retry": 0, "failed": 0, "dead": 0}
+    assert sum(d.events.count() for d in deliveries) == 3
+    log = celery_worker.log_path.read_text()
+    assert all(f'"delivery_id": {d.pk}' in log for d in deliveries)

@@ -1,0 +1,64 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from apps.common.models import ApiKey
+from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
+from apps.events.models import Event
+from apps.notifications.models import UserNotification
+from apps.subscriptions.models import Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789")
+    client.force_login(user)
+    return client
+
+
+def test_every_admin_changelist_and_add_page_loads(staff_client):
+    for model in admin.site._registry:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert staff_client.get(url).status_code == 200, url
+
+
+def test_bulk_disable_and_enable_subscriptions(staff_client, make_user, subscribe, event_types):
+    subs = [subscribe(make_user(), event_types["scenario.created"]) for _ in range(3)]
+    url = reverse("admin:subscriptions_subscription_changelist")
+    staff_client.post(url, {"action": "disable", "_selected_action": [s.pk for s in subs[:2]]})
+    assert list(Subscription.objects.order_by("pk").values_list("enabled", flat=True)) == [False, False, True]
+
+
+def test_dead_delivery_requeue_action_records_history(staff_client, make_user, event_types):
+    event = Event.objects.create(event_type=event_types["scenario.created"])
+    item = UserNotification.objects.create(event=event, user=make_user(), title="t", created_at=event.created_at)
+    delivery = Delivery.objects.create(
+        notification=item,
+        channel="log",
+        status=DeliveryStatus.DEAD,
+        attempts=5,
+        created_at=event.created_at,
+        updated_at=event.created_at,
+    )
+    staff_client.post(
+        reverse("admin:delivery_delivery_changelist"), {"action": "requeue", "_selected_action": [delivery.pk]}
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+    assert DeliveryEvent.objects.get(delivery=delivery).detail == {"requeued_by": "root"}
+    page = staff_client.get(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
+    assert b"requeued_by" in page.content
+
+
+def test_api_key_created_in_admin_is_shown_once_and_stored_hashed(staff_client):
+    response = staff_client.post(
+        reverse("admin:common_apikey_add"), {"name": "billing", "scopes": '["read"]'}, follow=True
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in response.context["messages"] if "shown this once" in str(m)]
+    raw = message.rsplit(" ", 1)[-1]
+    key = ApiKey.objects.get(name="billing")
+    assert raw.startswith(f"nsk_{key.prefix}_") and raw.split("_", 2)[2] not in key.key_hash
