@@ -64,6 +64,21 @@ INSERT_DELIVERIES_SQL = f"""
 """
 
 
+HAS_EXTERNAL_SQL = f"""
+    SELECT 1 FROM {SUBSCRIPTIONS} s
+    WHERE s.event_type_id = %(event_type_id)s AND s.enabled AND s.channel <> '{Channel.IN_APP}'
+    LIMIT 1
+"""
+
+
+def _has_external_subscribers(event) -> bool:
+    """Whether any delivery can come of this event: when none, each chunk skips the
+    deliveries statement (a join over the whole chunk) altogether."""
+    with connection.cursor() as cursor:
+        cursor.execute(HAS_EXTERNAL_SQL, {"event_type_id": event.event_type_id})
+        return cursor.fetchone() is not None
+
+
 def _chunk_end(params: dict, chunk_size: int) -> int | None:
     """The last user id of the next chunk, or None when the rest fits in one."""
     with connection.cursor() as cursor:
@@ -72,7 +87,7 @@ def _chunk_end(params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
-def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int):
+def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int, with_deliveries: bool):
     """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
     None when the event is already done."""
     with transaction.atomic():
@@ -103,7 +118,10 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
         with connection.cursor() as cursor:
             cursor.execute(INSERT_NOTIFICATIONS_SQL, params)
             inserted = max(cursor.rowcount, 0)
-            cursor.execute(INSERT_DELIVERIES_SQL, params)
+            deliveries = 0
+            if with_deliveries:
+                cursor.execute(INSERT_DELIVERIES_SQL, params)
+                deliveries = max(cursor.rowcount, 0)
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(
             fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
@@ -115,7 +133,12 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
         after, upto = event.fanout_cursor, params["upto"]
         transaction.on_commit(
             lambda: fan_out_chunk_committed.send(
-                sender=UserNotification, event_id=event_id, after_user_id=after, upto_user_id=upto
+                sender=UserNotification,
+                event_id=event_id,
+                after_user_id=after,
+                upto_user_id=upto,
+                notifications_created=inserted,
+                deliveries_created=deliveries,
             )
         )
     return after, upto, inserted
@@ -128,9 +151,10 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
     if event is None or event.fanout_state == FanoutState.DONE:
         return 0
     content = inbox_content(event)
+    with_deliveries = _has_external_subscribers(event)
     total = 0
     while True:
-        result = _fan_out_chunk(event_id, content, chunk_size)
+        result = _fan_out_chunk(event_id, content, chunk_size, with_deliveries)
         if result is None:
             break
         _after, upto, inserted = result
