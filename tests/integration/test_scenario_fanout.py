@@ -1,5 +1,7 @@
 """End to end: API → signal → event → on_commit → real worker on real Redis → inbox."""
 
+from datetime import timedelta
+
 import pytest
 
 from apps.events.models import Event, FanoutState
@@ -98,3 +100,21 @@ def test_same_idempotency_key_gives_one_set_and_rerun_adds_nothing(
     wait_until(lambda: Event.objects.get(pk=event_id).fanout_state == FanoutState.DONE, message="re-run")
     assert UserNotification.objects.filter(event_id=event_id).count() == 5
     assert Event.objects.count() == 1
+
+
+def test_outbox_relay_redrives_a_committed_event_whose_fan_out_never_ran(
+    celery_worker, event_types, make_user, subscribe, settings
+):
+    """As if the process died between commit and enqueue (or the broker was down)."""
+    reader = make_user()
+    subscribe(reader, event_types["scenario.created"])
+    # Written without event_publish, so no fan-out was ever enqueued.
+    event = Event.objects.create(event_type=event_types["scenario.created"], data={"name": "Lost"})
+    Event.objects.filter(pk=event.pk).update(created_at=event.created_at - timedelta(minutes=5))
+
+    from apps.events.tasks import outbox_relay_task
+
+    assert outbox_relay_task.apply().get() == 1  # the beat task's body: enqueues the fan-out
+    wait_until(lambda: Event.objects.get(pk=event.pk).fanout_state == FanoutState.DONE, message="relayed fan-out")
+    assert list(UserNotification.objects.filter(event=event).values_list("user_id", flat=True)) == [reader.pk]
+    assert outbox_relay_task.apply().get() == 0  # done events are left alone
