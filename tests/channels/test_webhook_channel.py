@@ -213,3 +213,19 @@ def test_the_grace_period_comes_from_settings(make_user):
     with override_settings(WEBHOOK_SECRET_ROTATION_GRACE_SECONDS=60):
         rotated = webhook_endpoint_rotate_secret(endpoint=endpoint)
     assert timedelta(seconds=55) < rotated.previous_secret_expires_at - timezone.now() <= timedelta(seconds=60)
+
+
+@override_settings(CELERY_TASK_SOFT_TIME_LIMIT=2, OUTBOUND_HTTP_CONCURRENCY=1)
+def test_targets_past_the_batch_time_budget_wait_for_the_retry(make_user, fan_out):
+    """One slow receiver uses up the batch's budget (half the soft time limit): the next
+    target is not started, and the retry reaches it without calling the first again."""
+    jay = make_user("jay")
+    with Receiver(Answer(200, delay=1.5)) as slow, Receiver() as next_in_line:
+        webhook_endpoint_create(user=jay, url=slow.url())
+        webhook_endpoint_create(user=jay, url=next_in_line.url())
+        delivery = fan_out([jay], Channel.WEBHOOK)[jay.pk]
+        assert dispatch(delivery)["retry"] == [delivery.pk]
+        assert next_in_line.requests == []
+        assert "ran out of time" in Delivery.objects.get(pk=delivery.pk).last_error
+        assert dispatch(delivery)["sent"] == [delivery.pk]
+    assert len(slow.requests) == 1 and len(next_in_line.requests) == 1

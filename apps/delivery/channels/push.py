@@ -100,9 +100,9 @@ class PushChannel(HttpTargetsChannel):
                 "payload": _payload(notification),
                 "urgency": "high" if notification.event.event_type.critical else "normal",
                 "subscriptions": [
-                    {"id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}}
+                    {"key": key, "id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}}
                     for s in subscriptions
-                    if f"push:{s.pk}" not in done
+                    if (key := f"push:{s.pk}") not in done
                 ],
                 "already_delivered": len(done),
             },
@@ -124,7 +124,7 @@ class PushChannel(HttpTargetsChannel):
         return results
 
     def _push(self, client: GuardedClient, signer: Vapid, message: Message, subscription: dict) -> TargetResult:
-        target = f"push:{subscription['id']}"
+        target = subscription["key"]
         detail: dict = {}
         try:
             response = webpush(

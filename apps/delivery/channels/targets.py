@@ -5,6 +5,7 @@ A target that already took a delivery (recorded on an earlier DeliveryEvent) is 
 sent it again when the delivery is retried or requeued.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -83,11 +84,26 @@ def run_parallel(send: Callable, jobs: Iterable) -> list:
         return list(pool.map(send, jobs))
 
 
+def batch_time_budget() -> float:
+    """Seconds a batch may spend sending: half the task's soft time limit, so a batch of
+    slow receivers ends with its results recorded instead of being cut off."""
+    return settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
+
+
 def send_to_targets(messages: list, targets_key: str, send: Callable) -> tuple[list, list[SendResult]]:
-    """send(message, target) for each target in message.extra[targets_key], in parallel;
-    returns ([(target, TargetResult)], one folded SendResult per message)."""
+    """send(message, target) for each target in message.extra[targets_key] (dicts with a
+    "key"), in parallel; targets not started within the batch's time budget are left for
+    the retry. Returns ([(target, TargetResult)], one folded SendResult per message)."""
+    deadline = time.monotonic() + batch_time_budget()
+
+    def attempt(job):
+        message, target = job
+        if time.monotonic() > deadline:
+            return TargetResult(target["key"], Outcome.TRANSIENT, error="not attempted: the batch ran out of time")
+        return send(message, target)
+
     jobs = [(message, target) for message in messages for target in message.extra[targets_key]]
-    results = run_parallel(lambda job: send(*job), jobs)
+    results = run_parallel(attempt, jobs)
     by_delivery: dict[int, list[TargetResult]] = {m.delivery_id: [] for m in messages}
     for (message, _), result in zip(jobs, results, strict=True):
         by_delivery[message.delivery_id].append(result)

@@ -85,9 +85,9 @@ class WebhookChannel(HttpTargetsChannel):
             extra={
                 "body": _payload(delivery),
                 "endpoints": [
-                    {"id": e.pk, "url": e.url, "secrets": webhook_endpoint_secrets(endpoint=e)}
+                    {"key": key, "url": e.url, "secrets": webhook_endpoint_secrets(endpoint=e)}
                     for e in endpoints
-                    if f"webhook:{e.pk}" not in done
+                    if (key := f"webhook:{e.pk}") not in done
                 ],
                 "already_delivered": len(done),
             },
@@ -102,7 +102,7 @@ class WebhookChannel(HttpTargetsChannel):
         return results
 
     def _post(self, client: GuardedClient, message: Message, endpoint: dict) -> TargetResult:
-        target, body = f"webhook:{endpoint['id']}", message.extra["body"]
+        target, body = endpoint["key"], message.extra["body"]
         msg_id, timestamp = webhook_message_id(message.delivery_id), int(time.time())
         try:
             signature = " ".join(
