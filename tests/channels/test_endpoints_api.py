@@ -9,7 +9,7 @@ from django.test import override_settings
 from apps.accounts.models import PushSubscription, WebhookEndpoint
 from apps.accounts.services import MAX_WEBHOOK_ENDPOINTS_PER_USER
 
-from .test_push_channel import Browser
+from ..web_push_browser import Browser
 
 pytestmark = pytest.mark.django_db
 

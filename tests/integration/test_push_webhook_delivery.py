@@ -6,8 +6,8 @@ from standardwebhooks import Webhook
 
 from apps.delivery.models import Delivery, DeliveryStatus
 
-from ..channels.test_push_channel import Browser, verify_vapid
 from ..http_receiver import Answer, Receiver
+from ..web_push_browser import Browser, verify_vapid
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
