@@ -1,6 +1,7 @@
 """A person's Web Push subscriptions, and the VAPID key their browser subscribes with."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
@@ -41,6 +42,7 @@ class VapidPublicKeyApi(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=inline_serializer("VapidPublicKey", {"public_key": serializers.CharField()}))
     def get(self, request):
         if not settings.VAPID_PUBLIC_KEY:
             raise PushNotConfigured()
@@ -50,16 +52,19 @@ class VapidPublicKeyApi(APIView):
 class PushSubscriptionListApi(APIView):
     permission_classes = [IsPerson]
 
+    @extend_schema_serializer(component_name="PushSubscriptionInput")
     class Input(serializers.Serializer):
         # What the browser's PushSubscription.toJSON() gives.
         endpoint = serializers.CharField(max_length=2048, validators=[validate_outbound_url])
         keys = PushKeys()
         expirationTime = serializers.IntegerField(required=False, allow_null=True)  # noqa: N815 (the browser's name)
 
+    @extend_schema(responses=PushSubscriptionOutput(many=True))
     def get(self, request):
         subscriptions = push_subscription_list(user=request.user)
         return Response({"results": PushSubscriptionOutput(subscriptions, many=True).data})
 
+    @extend_schema(request=Input, responses={201: PushSubscriptionOutput, 200: PushSubscriptionOutput})
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,10 +84,12 @@ class PushSubscriptionListApi(APIView):
 class PushSubscriptionDetailApi(APIView):
     permission_classes = [IsPerson]
 
+    @extend_schema(responses=PushSubscriptionOutput)
     def get(self, request, subscription_id):
         subscription = push_subscription_get(user=request.user, subscription_id=subscription_id)
         return Response(PushSubscriptionOutput(subscription).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, subscription_id):
         push_subscription_delete(subscription=push_subscription_get(user=request.user, subscription_id=subscription_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,7 @@
 """A person's webhook endpoints. The `whsec_` secret is shown on create and on rotate
 only: the receiver stores it, this API never shows it again."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,14 +29,17 @@ class WebhookEndpointWithSecret(WebhookEndpointOutput):
 class WebhookEndpointListApi(APIView):
     permission_classes = [IsPerson]
 
+    @extend_schema_serializer(component_name="WebhookEndpointInput")
     class Input(serializers.Serializer):
         url = serializers.CharField(max_length=2048, validators=[validate_outbound_url])
         description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
+    @extend_schema(responses=WebhookEndpointOutput(many=True))
     def get(self, request):
         endpoints = webhook_endpoint_list(user=request.user)
         return Response({"results": WebhookEndpointOutput(endpoints, many=True).data})
 
+    @extend_schema(request=Input, responses={201: WebhookEndpointWithSecret})
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -46,9 +50,11 @@ class WebhookEndpointListApi(APIView):
 class WebhookEndpointDetailApi(APIView):
     permission_classes = [IsPerson]
 
+    @extend_schema(responses=WebhookEndpointOutput)
     def get(self, request, endpoint_id):
         return Response(WebhookEndpointOutput(webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, endpoint_id):
         webhook_endpoint_delete(endpoint=webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -57,6 +63,7 @@ class WebhookEndpointDetailApi(APIView):
 class WebhookEndpointRotateApi(APIView):
     permission_classes = [IsPerson]
 
+    @extend_schema(request=None, responses=WebhookEndpointWithSecret)
     def post(self, request, endpoint_id):
         endpoint = webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id)
         endpoint = webhook_endpoint_rotate_secret(endpoint=endpoint)
