@@ -18,7 +18,11 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "endpoint", "created_at", "updated_at")
     search_fields = ("user__username", "endpoint")
     raw_id_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    # Browsers make subscriptions (through the API); here they can be looked at and removed.
+    readonly_fields = ("user", "endpoint", "p256dh", "auth", "user_agent", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 class WebhookEndpointForm(forms.ModelForm):
