@@ -141,3 +141,16 @@ def test_without_a_vapid_key_pushes_wait_for_configuration(make_user, client_for
         assert dispatch(delivery)["retry"] == [delivery.pk]
     assert push_service.requests == []
     assert "VAPID_PRIVATE_KEY is not set" in Delivery.objects.get(pk=delivery.pk).last_error
+
+
+def test_a_payload_too_big_for_a_push_record_drops_its_data(make_user, client_for, fan_out):
+    hal = make_user("hal")
+    browser = Browser()
+    with Receiver(default=Answer(201)) as push_service:
+        browser.subscribe(client_for(hal), push_service.url("/push/h"))
+        delivery = fan_out([hal], Channel.PUSH, data={"name": "Big", "log": "x" * 10_000})[hal.pk]
+        assert dispatch(delivery)["sent"] == [delivery.pk]
+    [request] = push_service.requests
+    assert len(request.body) <= 4096
+    message = browser.decrypt(request.body)
+    assert message["data"] == {} and message["notification_id"] == delivery.notification_id
