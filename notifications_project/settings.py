@@ -188,3 +188,20 @@ DELIVERY_MAX_ATTEMPTS_DEFAULT = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_MAX_ATTEMPTS = {k: int(v) for k, v in env.dict("DELIVERY_MAX_ATTEMPTS_BY_CHANNEL", default={}).items()}
 DELIVERY_RETRY_BACKOFF_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_SECONDS", default=2)
 DELIVERY_RETRY_BACKOFF_MAX_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_MAX_SECONDS", default=600)
+
+# --- Push and webhook channels ---------------------------------------------
+# Web Push (VAPID). The public key is what browsers pass as applicationServerKey;
+# `python manage.py vapid_keys` makes a pair.
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:ops@example.com")
+# How long a push service keeps a message for an offline browser.
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 3600)
+# Hosts exempt from the private-address refusal and the https rule (tests, development only).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# (connect, read) seconds for every webhook and push request.
+WEBHOOK_TIMEOUTS = tuple(env.list("WEBHOOK_TIMEOUTS", cast=float, default=[3.0, 10.0]))
+# After a rotation the previous webhook secret still signs for this long.
+WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", default=24 * 3600)
+# Requests one push or webhook batch has in flight at once.
+OUTBOUND_HTTP_CONCURRENCY = env.int("OUTBOUND_HTTP_CONCURRENCY", default=8)

@@ -1,6 +1,9 @@
+import os
+
 import pytest
 import redis
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from apps.accounts.services import user_create
@@ -16,6 +19,20 @@ from .worker import Worker
 def clean_redis():
     """Tests own their Redis database: start from nothing."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def outbound_http_config():
+    """Push and webhook tests reach their local servers by the name `localhost` only, so
+    http://127.0.0.1 stays refused; web push signs with a VAPID key made for the run.
+    Also put in the environment, so worker processes started later see the same."""
+    from apps.delivery.channels.push import vapid_keys_generate
+
+    public, private = vapid_keys_generate()
+    values = {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private, "VAPID_SUBJECT": "mailto:ops@example.com"}
+    os.environ.update(values, WEBHOOK_ALLOWED_HOSTS="localhost")
+    with override_settings(WEBHOOK_ALLOWED_HOSTS=["localhost"], **values):
+        yield
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from .models import Profile
+from .models import Profile, PushSubscription, WebhookEndpoint
+from .services import webhook_endpoint_rotate_secret, webhook_secret_generate
+from .validators import validate_outbound_url
 
 
 @admin.register(Profile)
@@ -8,3 +11,56 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "phone", "timezone", "locale")
     search_fields = ("user__username", "user__email", "phone")
     raw_id_fields = ("user",)
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "endpoint", "created_at", "updated_at")
+    search_fields = ("user__username", "endpoint")
+    raw_id_fields = ("user",)
+    # Browsers make subscriptions (through the API); here they can be looked at and removed.
+    readonly_fields = ("user", "endpoint", "p256dh", "auth", "user_agent", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.CharField(max_length=2048, validators=[validate_outbound_url])
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("user", "url", "description", "event_types", "is_active")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Service endpoints (no user) are managed here; the secret is shown once, in the
+    message after creating or rotating."""
+
+    form = WebhookEndpointForm
+    list_display = ("id", "url", "user", "is_active", "created_at")
+    list_filter = ("is_active", ("user", admin.EmptyFieldListFilter))
+    search_fields = ("url", "user__username", "description")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("event_types",)
+    actions = ["rotate_secret"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.secret = webhook_secret_generate()
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_secret(request, obj)
+
+    @admin.action(description="Rotate the signing secret (the old one stays valid for the grace period)")
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset:
+            self._show_secret(request, webhook_endpoint_rotate_secret(endpoint=endpoint))
+
+    def _show_secret(self, request, endpoint):
+        self.message_user(
+            request,
+            f"Signing secret for {endpoint.url} (shown once, store it with the receiver): {endpoint.secret}",
+            messages.WARNING,
+        )

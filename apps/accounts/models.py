@@ -12,3 +12,66 @@ class Profile(models.Model):
 
     def __str__(self):
         return f"profile of {self.user}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (PushSubscription.toJSON() in the browser)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=2048)
+    # Base64url keys from the browser: the P-256 public key and the 16-byte auth secret.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=50)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint"], name="uniq_push_subscription_user_endpoint")
+        ]
+
+    def __str__(self):
+        return f"push subscription #{self.pk} of {self.user_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL the `webhook` channel POSTs signed deliveries to (Standard Webhooks).
+
+    With a user it receives that person's webhook deliveries; without one it is a
+    service endpoint (managed in the admin) that receives every webhook delivery of the
+    event types it lists."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+    )
+    url = models.URLField(max_length=2048)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.ManyToManyField(
+        "events.EventType",
+        blank=True,
+        related_name="webhook_endpoints",
+        help_text="Service endpoints only: the event types it receives.",
+    )
+    is_active = models.BooleanField(default=True)
+    # `whsec_` + base64. Kept readable: signing needs it.
+    secret = models.CharField(max_length=100)
+    # Still signs until previous_secret_expires_at, so receivers can switch without downtime.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "is_active"], name="webhook_endpoint_user_active")]
+
+    def __str__(self):
+        return f"{self.url} ({'user ' + str(self.user_id) if self.user_id else 'service'})"
+
+    @property
+    def is_service(self) -> bool:
+        return self.user_id is None

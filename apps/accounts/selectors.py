@@ -1,7 +1,49 @@
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import PushSubscription, WebhookEndpoint
 
 User = get_user_model()
 
 
 def user_list():
     return User.objects.select_related("profile").order_by("id")
+
+
+def push_subscription_list(*, user):
+    return PushSubscription.objects.filter(user=user).order_by("id")
+
+
+def push_subscription_get(*, user, subscription_id: int) -> PushSubscription:
+    """The person's own subscription; anyone else's is DoesNotExist (a 404)."""
+    return push_subscription_list(user=user).get(pk=subscription_id)
+
+
+def webhook_endpoint_list(*, user):
+    return WebhookEndpoint.objects.filter(user=user).order_by("id")
+
+
+def webhook_endpoint_get(*, user, endpoint_id: int) -> WebhookEndpoint:
+    return webhook_endpoint_list(user=user).get(pk=endpoint_id)
+
+
+def webhook_endpoints_for_delivery(*, user_id: int, event_type_id: int) -> list[WebhookEndpoint]:
+    """Where a webhook delivery goes: the person's active endpoints, and every active
+    service endpoint that lists the event type."""
+    return list(
+        WebhookEndpoint.objects.filter(is_active=True)
+        .filter(Q(user_id=user_id) | Q(user__isnull=True, event_types=event_type_id))
+        .distinct()
+        .order_by("id")
+    )
+
+
+def webhook_endpoint_secrets(*, endpoint: WebhookEndpoint, now=None) -> list[str]:
+    """The secrets that sign now: the current one, and the previous one while its grace
+    period lasts."""
+    now = now or timezone.now()
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        secrets.append(endpoint.previous_secret)
+    return secrets

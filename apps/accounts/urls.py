@@ -1,8 +1,27 @@
 from django.urls import path
 
+from . import push_api, webhook_api
 from .api import UserCreateApi, UserDetailApi
 
 urlpatterns = [
     path("users/", UserCreateApi.as_view(), name="users"),
     path("users/<int:user_id>/", UserDetailApi.as_view(), name="user-detail"),
+    path("push/vapid-public-key/", push_api.VapidPublicKeyApi.as_view(), name="push-vapid-public-key"),
+    path("push-subscriptions/", push_api.PushSubscriptionListApi.as_view(), name="push-subscriptions"),
+    path(
+        "push-subscriptions/<int:subscription_id>/",
+        push_api.PushSubscriptionDetailApi.as_view(),
+        name="push-subscription-detail",
+    ),
+    path("webhook-endpoints/", webhook_api.WebhookEndpointListApi.as_view(), name="webhook-endpoints"),
+    path(
+        "webhook-endpoints/<int:endpoint_id>/",
+        webhook_api.WebhookEndpointDetailApi.as_view(),
+        name="webhook-endpoint-detail",
+    ),
+    path(
+        "webhook-endpoints/<int:endpoint_id>/rotate/",
+        webhook_api.WebhookEndpointRotateApi.as_view(),
+        name="webhook-endpoint-rotate",
+    ),
 ]

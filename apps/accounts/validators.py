@@ -1,6 +1,8 @@
+import base64
 import re
 import zoneinfo
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ValidationError
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -20,3 +22,39 @@ def validate_timezone(value: str) -> None:
 def validate_locale(value: str) -> None:
     if not LOCALE.match(value):
         raise ValidationError(f"'{value}' is not a locale such as 'en' or 'pt-BR'.")
+
+
+def validate_outbound_url(value: str) -> None:
+    """A URL the service will POST to: resolvable, public (unless allow-listed), https."""
+    from apps.delivery.net import HostNotFound, UnsafeURL, url_destination
+
+    try:
+        url_destination(value)
+    except (UnsafeURL, HostNotFound) as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _b64url_decode(value: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def validate_push_p256dh(value: str) -> None:
+    """The browser's P-256 public key: base64url of an uncompressed point on the curve."""
+    try:
+        raw = _b64url_decode(value)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+        if len(raw) != 65:
+            raise ValueError("not an uncompressed point")
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("Not a base64url P-256 public key (65 bytes, uncompressed point).") from exc
+
+
+def validate_push_auth(value: str) -> None:
+    try:
+        raw = _b64url_decode(value)
+    except ValueError as exc:
+        raise ValidationError("Not base64url.") from exc
+    if len(raw) != 16:
+        raise ValidationError("The auth secret must be 16 bytes.")

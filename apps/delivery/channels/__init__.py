@@ -1,2 +1,2 @@
 # Importing a channel module registers it.
-from . import log  # noqa: F401
+from . import log, push, webhook  # noqa: F401
