@@ -55,7 +55,9 @@ def write_section(name: str, body: str, command: str) -> None:
     stamp = datetime.date.today().isoformat()
     section = (
         f"<!-- bench:{name} -->\n## {name}\n\n"
-        f"- Command: `{command}`\n- Machine: {machine()}\n- Date: {stamp}\n\n{body.strip()}\n"
+        f"- Command: `{command}`\n- Machine: {machine()}\n- Date: {stamp}\n"
+        f"- Load average when written (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n"
+        f"{body.strip()}\n"
         f"<!-- /bench:{name} -->"
     )
     text = REPORT.read_text() if REPORT.exists() else HEADER
