@@ -1,2 +1,2 @@
 # Importing a channel module registers it.
-from . import log  # noqa: F401
+from . import email, log, sms  # noqa: F401
