@@ -76,6 +76,7 @@ class SmtpProvider:
     def _send_share(self, messages: list[Message]) -> list[SendResult]:
         """Send over one connection, reopened only after it is lost."""
         connection = get_connection(fail_silently=False)
+        reuse = settings.EMAIL_SMTP_REUSE_CONNECTION
         results, connect_failures = [], 0
         try:
             for index, message in enumerate(messages):
@@ -85,9 +86,11 @@ class SmtpProvider:
                     break
                 try:
                     email, message_id = self._email(message, connection)
+                    if reuse:
+                        # Opened here, send_messages leaves it open; otherwise it
+                        # opens and closes one per message.
+                        connection.open()
                     connection.send_messages([email])
-                    if not settings.EMAIL_SMTP_REUSE_CONNECTION:
-                        connection.close()
                 except Exception as exc:  # noqa: BLE001 - classified per recipient
                     results.append(self._failed(message, exc))
                     if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
