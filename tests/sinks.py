@@ -154,25 +154,27 @@ class ProviderSink:
                 else:
                     self._answer(404, {"errors": [{"message": "not found"}]})
 
-            def _record(self, provider, recipients, body):
+            def _record(self, provider, recipients, body) -> dict:
+                record = {
+                    "provider": provider,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "recipients": recipients,
+                    "body": body,
+                }
                 with sink.lock:
-                    sink.requests.append(
-                        {
-                            "provider": provider,
-                            "path": self.path,
-                            "headers": dict(self.headers),
-                            "recipients": recipients,
-                            "body": body,
-                        }
-                    )
+                    sink.requests.append(record)
+                return record
 
             def _sendgrid(self, raw):
                 body = json.loads(raw)
                 recipients = [to["email"] for p in body.get("personalizations", []) for to in p["to"]]
-                self._record("sendgrid", recipients, body)
+                record = self._record("sendgrid", recipients, body)
                 status = sink._status_for(recipients)
+                record["status"] = status or 202
                 if status is None or status == 202:
-                    self._answer(202, None, {"X-Message-Id": secrets.token_urlsafe(16)})
+                    record["message_id"] = secrets.token_urlsafe(16)
+                    self._answer(202, None, {"X-Message-Id": record["message_id"]})
                 elif status == 429:
                     self._answer(429, {"errors": [{"message": "Too many requests"}]}, {"Retry-After": "1"})
                 else:
@@ -181,11 +183,12 @@ class ProviderSink:
             def _twilio(self, raw):
                 form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
                 recipients = [form.get("To", "")]
-                self._record("twilio", recipients, form)
+                record = self._record("twilio", recipients, form)
                 status = sink._status_for(recipients)
+                record["status"] = status or 201
                 account = self.path.split("/")[3]
                 if status is None or status == 201:
-                    sid = "SM" + secrets.token_hex(16)
+                    sid = record["message_id"] = "SM" + secrets.token_hex(16)
                     self._answer(
                         201,
                         {
