@@ -5,6 +5,7 @@ Each records what it received. Answers can be planned per recipient, so tests sh
 a server do not disturb each other: `plan("x@example.com", [500, 500, 202])`.
 """
 
+import asyncio
 import json
 import secrets
 import socket
@@ -45,6 +46,13 @@ class _SmtpHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        # stall-… hangs the first time, long enough for a test to kill the sender.
+        stalled = [rcpt for rcpt in envelope.rcpt_tos if rcpt.startswith("stall-") and rcpt not in self.sink.stalled]
+        if stalled:
+            with self.sink.lock:
+                self.sink.stalled.update(stalled)
+            await asyncio.sleep(60)
+            return "451 4.4.2 Timed out"
         with self.sink.lock:
             for rcpt in envelope.rcpt_tos:
                 self.sink.messages.append((rcpt, envelope.content))
@@ -56,6 +64,7 @@ class SmtpSink:
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
         self.sessions = 0
+        self.stalled: set[str] = set()
         self.port = free_port()
         self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
 
