@@ -12,14 +12,13 @@ rejected) is permanent, 4xx and lost connections are transient.
 
 import smtplib
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.utils import DNS_NAME
+from django.core.mail import get_connection
 
 from .base import Message, Outcome, SendResult
 from .email_content import ContentCache, email_message
+from .email_mime import WireEmail, wire_emails
 from .registry import register
 
 # After this many connection failures in a row a share gives up: the server is down,
@@ -59,48 +58,37 @@ class SmtpProvider:
     def classify(self, exc: Exception) -> Outcome:
         return classify_smtp(exc)
 
-    def _email(self, message: Message, connection) -> tuple[EmailMultiAlternatives, str]:
-        message_id = make_msgid(domain=str(DNS_NAME))
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            headers={**message.headers, "Message-ID": message_id},
-            connection=connection,
-        )
-        if message.html:
-            email.attach_alternative(message.html, "text/html")
-        return email, message_id
-
-    def _send_share(self, messages: list[Message]) -> list[SendResult]:
-        """Send over one connection, reopened only after it is lost."""
-        connection = get_connection(fail_silently=False)
+    def _send_share(self, emails: list[WireEmail]) -> list[SendResult]:
+        """Send over one connection (Django's SMTP backend), reopened only after it is
+        lost, or one per message when reuse is off."""
+        backend = get_connection(fail_silently=False)
         reuse = settings.EMAIL_SMTP_REUSE_CONNECTION
         results, connect_failures = [], 0
         try:
-            for index, message in enumerate(messages):
+            for index, email in enumerate(emails):
                 if connect_failures >= MAX_CONNECT_FAILURES:
                     error = "SMTP server unreachable"
-                    results.extend(SendResult(m.delivery_id, Outcome.TRANSIENT, error=error) for m in messages[index:])
+                    results.extend(
+                        SendResult(e.message.delivery_id, Outcome.TRANSIENT, error=error) for e in emails[index:]
+                    )
                     break
                 try:
-                    email, message_id = self._email(message, connection)
-                    if reuse:
-                        # Opened here, send_messages leaves it open; otherwise it
-                        # opens and closes one per message.
-                        connection.open()
-                    connection.send_messages([email])
+                    backend.open()
+                    backend.connection.sendmail(email.from_address, [email.to_address], email.data)
+                    if not reuse:
+                        backend.close()
                 except Exception as exc:  # noqa: BLE001 - classified per recipient
-                    results.append(self._failed(message, exc))
+                    results.append(self._failed(email.message, exc))
                     if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
                         connect_failures += 1
-                        connection.close()
+                        backend.close()
                 else:
                     connect_failures = 0
-                    results.append(SendResult(message.delivery_id, Outcome.SENT, message_id, detail={"smtp": "250"}))
+                    results.append(
+                        SendResult(email.message.delivery_id, Outcome.SENT, email.message_id, detail={"smtp": 250})
+                    )
         finally:
-            connection.close()
+            backend.close()
         return results
 
     def _failed(self, message: Message, exc: Exception) -> SendResult:
@@ -109,11 +97,12 @@ class SmtpProvider:
         )
 
     def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        shares = max(1, min(settings.EMAIL_SMTP_PARALLEL_CONNECTIONS, len(messages) // 20))
+        emails = wire_emails(messages)
+        shares = max(1, min(settings.EMAIL_SMTP_PARALLEL_CONNECTIONS, len(emails) // 20))
         if shares == 1:
-            return self._send_share(messages)
+            return self._send_share(emails)
         with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="smtp") as pool:
-            parts = pool.map(self._send_share, [messages[i::shares] for i in range(shares)])
+            parts = pool.map(self._send_share, [emails[i::shares] for i in range(shares)])
             return [result for part in parts for result in part]
 
 
