@@ -113,3 +113,17 @@ def test_rate_limit_spreads_sends_and_costs_no_attempts(resilient_worker, sinks,
     sent_at = sorted(d.sent_at for d in done)
     # 5 at once (the burst), the other 5 at 5/s: about a second later at the earliest.
     assert (sent_at[-1] - sent_at[0]).total_seconds() >= 0.8
+
+
+def test_a_providers_retry_after_outweighs_a_shorter_backoff(
+    resilient_worker, sinks, event_types, make_user, subscribe
+):
+    _, http = sinks
+    http.plan("ra@example.com", [429])  # answered with Retry-After: 1
+    [delivery] = publish_to([make_user("ra")], event_types, subscribe, Channel.EMAIL)
+    delivery = wait_for_status(delivery.pk, FINAL)
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+    throttled, sent = delivery.events.all()
+    assert throttled.detail["status_code"] == 429
+    # The backoff alone would wait at most 0.2 s.
+    assert (sent.at - throttled.at).total_seconds() >= 1.0

@@ -60,7 +60,7 @@ def full_email(message: Message) -> WireEmail:
 
 class MimeTemplate:
     """One content's message with placeholders, or `usable` False when the encoded
-    bytes do not hold each placeholder exactly where expected."""
+    bytes do not hold the bodies verbatim and each placeholder exactly where expected."""
 
     def __init__(self, content: tuple[str, str, str]):
         subject, text, html = content
@@ -69,8 +69,12 @@ class MimeTemplate:
         self.data = email.message().as_bytes(linesep="\r\n")
         self.from_address = sanitize_address(email.from_email, email.encoding or settings.DEFAULT_CHARSET)
         links = 1 + text.count(UNSUBSCRIBE_PLACEHOLDER) + html.count(UNSUBSCRIBE_PLACEHOLDER)
+        # Bodies sent as they are (8bit), not quoted-printable or base64, where a
+        # swapped-in link would break the encoding.
+        verbatim = all(body.replace("\n", "\r\n").encode() in self.data for body in (text, html) if body)
         self.usable = (
-            self.data.count(TO_PLACEHOLDER.encode()) == 1
+            verbatim
+            and self.data.count(TO_PLACEHOLDER.encode()) == 1
             and self.data.count(MESSAGE_ID_PLACEHOLDER.encode()) == 1
             and self.data.count(UNSUBSCRIBE_PLACEHOLDER.encode()) == links
         )
