@@ -186,8 +186,8 @@ CELERY_TASK_ROUTES["delivery.*"] = {"queue": "default"}  # dispatch picks the ch
 DELIVERY_MAX_ATTEMPTS_DEFAULT = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 # Per channel, e.g. DELIVERY_MAX_ATTEMPTS_BY_CHANNEL=email=8,sms=4
 DELIVERY_MAX_ATTEMPTS = {k: int(v) for k, v in env.dict("DELIVERY_MAX_ATTEMPTS_BY_CHANNEL", default={}).items()}
-DELIVERY_RETRY_BACKOFF_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_SECONDS", default=2)
-DELIVERY_RETRY_BACKOFF_MAX_SECONDS = env.int("DELIVERY_RETRY_BACKOFF_MAX_SECONDS", default=600)
+DELIVERY_RETRY_BACKOFF_SECONDS = env.float("DELIVERY_RETRY_BACKOFF_SECONDS", default=2)
+DELIVERY_RETRY_BACKOFF_MAX_SECONDS = env.float("DELIVERY_RETRY_BACKOFF_MAX_SECONDS", default=600)
 
 # --- Push and webhook channels ---------------------------------------------
 # Web Push (VAPID). The public key is what browsers pass as applicationServerKey;
@@ -205,3 +205,32 @@ WEBHOOK_TIMEOUTS = tuple(env.list("WEBHOOK_TIMEOUTS", cast=float, default=[3.0, 
 WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", default=24 * 3600)
 # Requests one push or webhook batch has in flight at once.
 OUTBOUND_HTTP_CONCURRENCY = env.int("OUTBOUND_HTTP_CONCURRENCY", default=8)
+
+# --- Delivery channels, providers and resilience --------------------------
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="smtp")  # smtp | sendgrid; the other one is the failover
+# SMTP connections one batch is spread over (threads), each reused for its share.
+EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", default=2)
+# False opens one SMTP connection per message (only to measure what reuse saves).
+EMAIL_SMTP_REUSE_CONNECTION = env.bool("EMAIL_SMTP_REUSE_CONNECTION", default=True)
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
+SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
+SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
+SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
+SMS_PROVIDER = env("SMS_PROVIDER", default="twilio")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")  # empty: https://api.twilio.com
+PROVIDER_HTTP_TIMEOUT_SECONDS = env.float("PROVIDER_HTTP_TIMEOUT_SECONDS", default=10.0)
+# Messages per second per provider, shared by all workers, e.g. sendgrid=100,twilio=10
+# (a provider not named is not limited); bursts of up to N seconds' worth.
+PROVIDER_RATE_LIMITS = {k: float(v) for k, v in env.dict("PROVIDER_RATE_LIMITS", default={}).items()}
+PROVIDER_RATE_LIMIT_BURST_SECONDS = env.float("PROVIDER_RATE_LIMIT_BURST_SECONDS", default=1.0)
+# A provider's circuit opens after this many consecutive failed calls and lets one
+# probe through after the cool-down.
+CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
+CIRCUIT_COOLDOWN_SECONDS = env.float("CIRCUIT_COOLDOWN_SECONDS", default=30.0)
+# A delivery in `sending` for longer than this lost its worker: the sweeper re-queues
+# it. Longer than the task time limit, so a live send is never swept.
+DELIVERY_SENDING_LEASE_SECONDS = env.int("DELIVERY_SENDING_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)

@@ -12,7 +12,12 @@ from apps.events.services import event_type_ensure
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.subscriptions.models import Subscription
 
-from .worker import Worker
+from .worker import ALL_QUEUES, Worker
+
+# The email and sms queues belong to the provider tests' own workers, which point those
+# channels at local sinks (tests/sinks.py); the session worker leaves them alone.
+PROVIDER_QUEUES = {"email", "sms"}
+SESSION_QUEUES = ",".join(q for q in ALL_QUEUES.split(",") if q not in PROVIDER_QUEUES)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,7 +79,7 @@ def client_for():
 def celery_worker(django_db_setup, django_db_blocker):
     """One real worker process for the session, consuming every queue."""
     with django_db_blocker.unblock():
-        worker = Worker("session").start()
+        worker = Worker("session", queues=SESSION_QUEUES).start()
     yield worker
     worker.stop()
 

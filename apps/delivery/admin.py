@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .models import Delivery, DeliveryEvent
-from .services import delivery_requeue
+from .services import deliveries_requeue
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -26,7 +26,5 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Requeue selected dead or failed deliveries")
     def requeue(self, request, queryset):
-        count = sum(
-            delivery_requeue(delivery_id=pk, by=request.user.username) for pk in queryset.values_list("pk", flat=True)
-        )
+        count = deliveries_requeue(delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username)
         self.message_user(request, f"Requeued {count} deliveries.")

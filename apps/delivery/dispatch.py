@@ -3,19 +3,25 @@
 Tasks carry only a channel key and delivery ids. Every delivery is claimed
 (pending → sending) before it is sent, so a repeated or concurrent dispatch sends
 nothing twice. Transient failures are retried by re-enqueueing only their ids with
-exponential backoff and full jitter; permanent ones fail at once; a delivery out of
-attempts goes dead.
+exponential, jittered backoff (or the provider's Retry-After when longer); permanent
+ones fail at once; a delivery out of attempts goes dead.
+
+Channels with providers (email, sms) go through the first provider whose shared
+circuit breaker is not open, within its shared rate limit. Deliveries no provider may
+take now are deferred: back to pending, the attempt given back, re-enqueued later.
 """
 
 import logging
+from dataclasses import dataclass, field
 
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db.models import Max
 
-from .channels.base import Outcome, SendResult
+from .channels.base import Message, Outcome, SendResult
 from .channels.registry import get_channel
+from .enqueue import deliveries_enqueue, retry_delay
 from .models import Delivery
+from .resilience.circuit import provider_circuit
+from .resilience.ratelimit import provider_take
 from .selectors import delivery_list_for_send, pending_delivery_ids_for_chunk
 from .services import deliveries_claim, deliveries_record_results
 
@@ -26,34 +32,29 @@ def max_attempts(channel_key: str) -> int:
     return settings.DELIVERY_MAX_ATTEMPTS.get(channel_key, settings.DELIVERY_MAX_ATTEMPTS_DEFAULT)
 
 
-def retry_delay(retries: int) -> float:
-    """Seconds before retry number `retries` + 1: exponential, capped, full jitter.
-    The cap stays below the broker's visibility timeout."""
-    return get_exponential_backoff_interval(
-        factor=settings.DELIVERY_RETRY_BACKOFF_SECONDS,
-        retries=retries,
-        maximum=settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS,
-        full_jitter=True,
+@dataclass
+class DispatchPlan:
+    """What happened to a batch, and what comes next."""
+
+    steps: dict[str, list[int]] = field(
+        default_factory=lambda: {k: [] for k in ("sent", "retry", "failed", "dead", "deferred")}
     )
+    # The longest Retry-After a provider asked for among the retried deliveries.
+    retry_after: float = 0.0
+    # When the deferred deliveries may be tried again.
+    defer_for: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {step: len(ids) for step, ids in self.steps.items()}
 
 
-def deliveries_enqueue(*, channel: str, delivery_ids: list[int], countdown: float | None = None) -> None:
-    """Send delivery ids to the channel's queue in batches the channel accepts."""
-    from .tasks import dispatch_batch_task
-
-    size = get_channel(channel).batch_size
-    for start in range(0, len(delivery_ids), size):
-        dispatch_batch_task.apply_async(
-            (channel, delivery_ids[start : start + size]), queue=channel, countdown=countdown
-        )
-
-
-def deliveries_retry_later(*, channel: str, delivery_ids: list[int]) -> float:
+def deliveries_retry_later(*, channel: str, delivery_ids: list[int], at_least: float = 0.0) -> float:
     """Re-enqueue transiently failed deliveries after a delay that grows with their
     attempts (not the task's own retries: a batch may mix deliveries at different
-    attempts, and a requeued delivery starts again). Returns the delay."""
-    attempts = Delivery.objects.filter(pk__in=delivery_ids).aggregate(most=Max("attempts"))["most"] or 1
-    delay = retry_delay(attempts - 1)
+    attempts, and a requeued delivery starts again), and never shorter than the
+    provider's Retry-After. Returns the delay."""
+    attempts = max(Delivery.objects.filter(pk__in=delivery_ids).values_list("attempts", flat=True), default=1)
+    delay = max(retry_delay(attempts), at_least)
     deliveries_enqueue(channel=channel, delivery_ids=delivery_ids, countdown=delay)
     return delay
 
@@ -63,6 +64,66 @@ def enqueue_chunk_deliveries(*, event_id: int, after_user_id: int, upto_user_id:
         event_id=event_id, after_user_id=after_user_id, upto_user_id=upto_user_id
     ):
         deliveries_enqueue(channel=channel, delivery_ids=delivery_ids)
+
+
+def _failed_batch(sender, messages: list[Message], exc: Exception, provider: str = "") -> list[SendResult]:
+    """The whole call failed: classify once for all its messages."""
+    outcome = sender.classify(exc)
+    logger.warning("%s batch of %d failed (%s): %s", getattr(sender, "name", sender.key), len(messages), outcome, exc)
+    error = f"{exc.__class__.__name__}: {exc}"
+    detail = {"provider": provider} if provider else {}
+    return [SendResult(m.delivery_id, outcome, error=error, detail=dict(detail)) for m in messages]
+
+
+def _send_through(provider, messages: list[Message]) -> list[SendResult]:
+    results = []
+    for start in range(0, len(messages), provider.batch_size):
+        part = messages[start : start + provider.batch_size]
+        try:
+            results.extend(provider.send_batch(part))
+        except Exception as exc:  # noqa: BLE001 - a provider failure is classified, not raised
+            results.extend(_failed_batch(provider, part, exc, provider.name))
+    for result in results:
+        result.detail.setdefault("provider", provider.name)
+    return results
+
+
+def _provider_answered(results: list[SendResult]) -> bool:
+    """A call counts as a provider failure when nothing in it got a real answer:
+    every message transient (5xx, timeouts, connection refused). A refused address
+    is the provider working."""
+    return any(r.outcome in (Outcome.SENT, Outcome.PERMANENT) for r in results)
+
+
+def _deferred(messages: list[Message], reason: str, wait: float, **detail) -> list[SendResult]:
+    return [
+        SendResult(m.delivery_id, Outcome.DEFERRED, detail={"reason": reason, **detail}, retry_after=wait)
+        for m in messages
+    ]
+
+
+def _send_with_providers(channel, messages: list[Message]) -> list[SendResult]:
+    """Through the first provider whose circuit allows a call, within its rate limit."""
+    shortest_wait = None
+    for provider in channel.providers():
+        circuit = provider_circuit(provider.name)
+        permit = circuit.allow()
+        if not permit.allowed:
+            shortest_wait = permit.retry_after if shortest_wait is None else min(shortest_wait, permit.retry_after)
+            continue
+        grant = provider_take(provider.name, len(messages))
+        now, later = messages[: grant.granted], messages[grant.granted :]
+        results = _deferred(later, "rate_limited", grant.retry_after, provider=provider.name)
+        if now:
+            sent = _send_through(provider, now)
+            if _provider_answered(sent):
+                circuit.record_success()
+            else:
+                circuit.record_failure()
+            results.extend(sent)
+        return results
+    logger.warning("%s: every provider's circuit is open; deferring %d", channel.key, len(messages))
+    return _deferred(messages, "circuit_open", shortest_wait or settings.CIRCUIT_COOLDOWN_SECONDS)
 
 
 def _send(channel, deliveries) -> list[SendResult]:
@@ -75,28 +136,33 @@ def _send(channel, deliveries) -> list[SendResult]:
             logger.exception("rendering delivery %s failed", delivery.pk)
             message, error = None, f"render failed: {exc.__class__.__name__}: {exc}"
         else:
-            error = f"no {channel.key} address for this person"
+            error = f"no valid {channel.key} address for this person"
         if message is None:
             results.append(SendResult(delivery.pk, Outcome.PERMANENT, error=error))
         else:
             messages.append(message)
-    if messages:
-        try:
-            results.extend(channel.send_batch(messages))
-        except Exception as exc:  # the whole batch failed: classify once for all
-            outcome = channel.classify(exc)
-            logger.warning("%s batch of %d failed (%s): %s", channel.key, len(messages), outcome, exc)
-            error = f"{exc.__class__.__name__}: {exc}"
-            results.extend(SendResult(m.delivery_id, outcome, error=error) for m in messages)
+    if not messages:
+        return results
+    if hasattr(channel, "providers"):
+        results.extend(_send_with_providers(channel, messages))
+        return results
+    try:
+        results.extend(channel.send_batch(messages))
+    except Exception as exc:  # noqa: BLE001 - the whole batch failed
+        results.extend(_failed_batch(channel, messages, exc))
     return results
 
 
-def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> dict[str, list[int]]:
-    """Claim, send and record one batch. Returns ids by outcome (see
-    deliveries_record_results); the caller re-enqueues `retry`."""
+def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> DispatchPlan:
+    """Claim, send and record one batch; the caller re-enqueues retry and deferred."""
     channel = get_channel(channel_key)
+    plan = DispatchPlan()
     claimed = deliveries_claim(delivery_ids=delivery_ids)
     if not claimed:
-        return {"sent": [], "retry": [], "failed": [], "dead": []}
+        return plan
     results = _send(channel, list(delivery_list_for_send(delivery_ids=claimed)))
-    return deliveries_record_results(results=results, max_attempts=max_attempts(channel_key))
+    plan.steps = deliveries_record_results(results=results, max_attempts=max_attempts(channel_key))
+    retried, deferred = set(plan.steps["retry"]), set(plan.steps["deferred"])
+    plan.retry_after = max((r.retry_after or 0 for r in results if r.delivery_id in retried), default=0.0)
+    plan.defer_for = max((r.retry_after or 0 for r in results if r.delivery_id in deferred), default=0.0)
+    return plan

@@ -28,3 +28,17 @@ def pending_delivery_ids_for_chunk(*, event_id: int, after_user_id: int, upto_us
         for pk, channel in rows:
             by_channel.setdefault(channel, []).append(pk)
         yield from by_channel.items()
+
+
+def dead_delivery_ids(*, channel: str | None = None, since=None) -> list[int]:
+    """Dead deliveries, optionally of one channel and gone dead at or after `since`."""
+    queryset = Delivery.objects.filter(status=DeliveryStatus.DEAD)
+    if channel:
+        queryset = queryset.filter(channel=channel)
+    if since is not None:
+        queryset = queryset.filter(updated_at__gte=since)
+    return list(queryset.order_by("pk").values_list("pk", flat=True))
+
+
+def delivery_get_by_provider_id(*, provider_message_id: str, channel: str):
+    return Delivery.objects.filter(provider_message_id=provider_message_id, channel=channel).first()

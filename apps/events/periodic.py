@@ -12,6 +12,11 @@ def default_periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
+        "Delivery sweeper: re-queue deliveries stuck in sending": (
+            "delivery.recover_stuck",
+            settings.DELIVERY_SWEEP_INTERVAL_SECONDS,
+            "maintenance",
+        ),
     }
 
 
@@ -28,3 +33,11 @@ def periodic_tasks_ensure(*, interval_model=None, task_model=None) -> int:
         )
         created += was_created
     return created
+
+
+def periodic_tasks_ensure_migration(apps, schema_editor) -> None:
+    """RunPython body for data migrations that add default periodic tasks."""
+    periodic_tasks_ensure(
+        interval_model=apps.get_model("django_celery_beat", "IntervalSchedule"),
+        task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
+    )

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def dispatch(*deliveries):
-    return deliveries_dispatch(channel_key="push", delivery_ids=[d.pk for d in deliveries])
+    return deliveries_dispatch(channel_key="push", delivery_ids=[d.pk for d in deliveries]).steps
 
 
 def test_push_is_an_encrypted_vapid_signed_request_the_browser_can_read(make_user, client_for, fan_out):
@@ -96,7 +96,7 @@ def test_the_only_subscription_gone_fails_the_delivery(make_user, client_for, fa
     # With no subscription left, the next push has no address at all.
     later = fan_out([cid], Channel.PUSH, event_key="scenario.deleted")[cid.pk]
     assert dispatch(later)["failed"] == [later.pk]
-    assert "no push address" in Delivery.objects.get(pk=later.pk).last_error
+    assert "no valid push address" in Delivery.objects.get(pk=later.pk).last_error
 
 
 def test_429_and_5xx_are_retried_other_4xx_fail_and_keep_the_subscription(make_user, client_for, fan_out):

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def dispatch(*deliveries):
-    return deliveries_dispatch(channel_key="webhook", delivery_ids=[d.pk for d in deliveries])
+    return deliveries_dispatch(channel_key="webhook", delivery_ids=[d.pk for d in deliveries]).steps
 
 
 def signatures(headers) -> list[str]:
@@ -96,7 +96,7 @@ def test_service_endpoint_gets_every_delivery_of_the_event_types_it_lists(make_u
     for request in service.requests:
         Webhook(endpoint.secret).verify(request.body, request.headers)
     assert [json.loads(r.body)["data"]["recipient"]["username"] for r in anns_own.requests] == ["ann"]
-    assert "no webhook address" in Delivery.objects.get(pk=other.pk).last_error
+    assert "no valid webhook address" in Delivery.objects.get(pk=other.pk).last_error
 
 
 def test_rotation_sends_both_signatures_during_the_grace_period_then_only_the_new(make_user, fan_out):

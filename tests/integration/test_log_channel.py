@@ -27,7 +27,7 @@ def test_log_deliveries_are_sent_once_with_history(celery_worker, event_types, m
     from apps.delivery.tasks import dispatch_batch_task
 
     result = dispatch_batch_task.apply(args=("log", [d.pk for d in deliveries])).get()
-    assert result == {"sent": 0, "retry": 0, "failed": 0, "dead": 0}
+    assert not any(result.values())  # nothing sent, retried, failed or deferred
     assert sum(d.events.count() for d in deliveries) == 3
     log = celery_worker.log_path.read_text()
     assert all(f'"delivery_id": {d.pk}' in log for d in deliveries)

@@ -1,2 +1,2 @@
 # Importing a channel module registers it.
-from . import log, push, webhook  # noqa: F401
+from . import email, log, push, sms, webhook  # noqa: F401

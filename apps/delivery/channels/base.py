@@ -14,6 +14,9 @@ class Outcome(StrEnum):
     SENT = "sent"  # the provider accepted it
     TRANSIENT = "transient"  # timeouts, connection errors, 429, 5xx: retry later
     PERMANENT = "permanent"  # bad address, other 4xx: fail now, never retry
+    # Not tried: the provider's circuit is open or its rate limit is spent. Sent again
+    # later without using up an attempt.
+    DEFERRED = "deferred"
 
 
 @dataclass
@@ -42,6 +45,18 @@ class SendResult:
     retry_after: float | None = None
 
 
+class Provider(Protocol):
+    """One way out for a channel (SMTP, SendGrid, Twilio). Its name keys the shared
+    rate limit and circuit breaker."""
+
+    name: str
+    batch_size: int
+
+    def send_batch(self, messages: list[Message]) -> list[SendResult]: ...
+
+    def classify(self, exc: Exception) -> Outcome: ...
+
+
 class DeliveryChannel(Protocol):
     key: str
     # Most messages one send_batch call takes.
@@ -56,3 +71,7 @@ class DeliveryChannel(Protocol):
 
     def classify(self, exc: Exception) -> Outcome:
         """Whether an exception raised by the provider is worth a retry."""
+
+    # Optional: `providers() -> list[Provider]`, in order of preference. A channel that
+    # has it is sent through the first provider whose circuit lets it, within that
+    # provider's shared rate limit (see dispatch.py); one without it is sent directly.

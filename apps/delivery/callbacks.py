@@ -1,0 +1,120 @@
+"""Provider status callbacks → delivery status and history.
+
+A final status moves the delivery by a conditional update (sent → delivered, sent or
+delivered → failed), so a repeated callback changes nothing and records nothing.
+Engagement (opened, clicked) is history only, de-duplicated by the provider's event id.
+"""
+
+from django.db import transaction
+
+from apps.common.channels import Channel
+
+from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .services import delivery_transition
+
+# Twilio MessageStatus → our final status. Others (queued, sending, sent, ...) are
+# steps on the way and only recorded.
+TWILIO_FINAL = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "undelivered": DeliveryStatus.FAILED,
+}
+# SendGrid event → our final status, or a history-only event name.
+SENDGRID_FINAL = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "bounce": DeliveryStatus.FAILED,
+    "dropped": DeliveryStatus.FAILED,
+}
+SENDGRID_HISTORY = {"open": "opened", "click": "clicked", "deferred": "provider_deferred", "spamreport": "spam_report"}
+
+FROM_STATUSES = {
+    DeliveryStatus.DELIVERED: [DeliveryStatus.SENT],
+    DeliveryStatus.FAILED: [DeliveryStatus.SENT, DeliveryStatus.DELIVERED],
+}
+
+
+def _record_once(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -> bool:
+    """Append a history row unless one with the same provider event is there."""
+    with transaction.atomic():
+        # Serialises duplicates arriving together.
+        Delivery.objects.select_for_update().filter(pk=delivery_id).values_list("pk", flat=True).first()
+        if DeliveryEvent.objects.filter(delivery_id=delivery_id, status=status, **dedupe).exists():
+            return False
+        DeliveryEvent.objects.create(delivery_id=delivery_id, status=status, detail=detail)
+        return True
+
+
+def delivery_provider_status(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -> bool:
+    if status in FROM_STATUSES:
+        fields = {"last_error": detail.get("error", "")[:2000]} if status == DeliveryStatus.FAILED else {}
+        return delivery_transition(
+            delivery_id=delivery_id, to_status=status, from_statuses=FROM_STATUSES[status], detail=detail, **fields
+        )
+    return _record_once(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
+
+
+def twilio_status_apply(*, params: dict) -> bool:
+    """One Twilio status callback (form fields MessageSid, MessageStatus, ErrorCode)."""
+    sid, twilio_status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    if not sid or not twilio_status:
+        return False
+    delivery_id = (
+        Delivery.objects.filter(provider_message_id=sid, channel=Channel.SMS).values_list("pk", flat=True).first()
+    )
+    if delivery_id is None:
+        return False
+    detail = {"provider": "twilio", "sid": sid, "provider_status": twilio_status}
+    if params.get("ErrorCode"):
+        detail.update(error_code=params["ErrorCode"], error=f"Twilio error {params['ErrorCode']}")
+    status = TWILIO_FINAL.get(twilio_status, f"provider_{twilio_status}"[:20])
+    return delivery_provider_status(
+        delivery_id=delivery_id, status=status, detail=detail, dedupe={"detail__provider_status": twilio_status}
+    )
+
+
+def _sendgrid_delivery_id(event: dict) -> int | None:
+    """The delivery a SendGrid event is about: our custom arg, checked against the
+    X-Message-Id its sg_message_id starts with."""
+    sg_message_id = str(event.get("sg_message_id", ""))
+    raw = event.get("delivery_id")
+    if raw is not None and str(raw).isdigit():
+        row = (
+            Delivery.objects.filter(pk=int(raw), channel=Channel.EMAIL).values_list("pk", "provider_message_id").first()
+        )
+        if row and (not row[1] or not sg_message_id or sg_message_id.startswith(row[1])):
+            return row[0]
+        return None
+    # Without the custom arg, only a message id naming a single delivery will do.
+    prefix = sg_message_id.split(".", 1)[0]
+    if not prefix:
+        return None
+    rows = list(
+        Delivery.objects.filter(provider_message_id=prefix, channel=Channel.EMAIL).values_list("pk", flat=True)[:2]
+    )
+    return rows[0] if len(rows) == 1 else None
+
+
+def sendgrid_events_apply(*, events: list[dict]) -> int:
+    """A batch of SendGrid event-webhook records; returns how many changed something."""
+    changed = 0
+    for event in events:
+        kind = str(event.get("event", ""))
+        status = SENDGRID_FINAL.get(kind) or SENDGRID_HISTORY.get(kind)
+        if status is None:
+            continue
+        delivery_id = _sendgrid_delivery_id(event)
+        if delivery_id is None:
+            continue
+        detail = {"provider": "sendgrid", "provider_event": kind, "sg_event_id": str(event.get("sg_event_id", ""))}
+        for key in ("timestamp", "url", "reason", "status", "response", "type"):
+            if key in event:
+                detail[key] = event[key] if isinstance(event[key], int | float) else str(event[key])[:500]
+        if status == DeliveryStatus.FAILED:
+            detail["error"] = f"SendGrid {kind}: {detail.get('reason', '')}".strip()
+        dedupe = (
+            {"detail__sg_event_id": detail["sg_event_id"]}
+            if detail["sg_event_id"]
+            else {"detail__timestamp": detail.get("timestamp")}
+        )
+        changed += delivery_provider_status(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
+    return changed

@@ -1,0 +1,140 @@
+"""The `email` channel: SMTP through Django's mail backend, or SendGrid.
+
+EMAIL_PROVIDER names the primary; the other one (when configured) takes over while the
+primary's circuit is open (see dispatch.py).
+
+SMTP sends a whole batch over few connections: the batch is split into
+EMAIL_SMTP_PARALLEL_CONNECTIONS shares, each sent over one connection opened once, so
+the round trips of one connection overlap with the MIME building of another.
+Every recipient's answer is classified on its own: 5xx (recipient refused, message
+rejected) is permanent, 4xx and lost connections are transient.
+"""
+
+import smtplib
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.mail import get_connection
+
+from .base import Message, Outcome, SendResult
+from .email_content import ContentCache, email_message
+from .email_mime import WireEmail, wire_emails
+from .registry import register
+
+# After this many connection failures in a row a share gives up: the server is down,
+# and trying each remaining message would only wait out more timeouts.
+MAX_CONNECT_FAILURES = 2
+
+
+def smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return min(codes) if codes else None
+    return getattr(exc, "smtp_code", None)
+
+
+def classify_smtp(exc: Exception) -> Outcome:
+    code = smtp_code(exc)
+    if code is not None and 500 <= code < 600:
+        return Outcome.PERMANENT
+    return Outcome.TRANSIENT  # 4xx, timeouts, refused or dropped connections
+
+
+def _smtp_detail(exc: Exception) -> dict:
+    detail = {"smtp_code": smtp_code(exc)}
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        detail["smtp_reply"] = {addr: reply.decode(errors="replace") for addr, (_, reply) in exc.recipients.items()}
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        detail["smtp_reply"] = (
+            exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        )
+    return detail
+
+
+class SmtpProvider:
+    name = "smtp"
+    batch_size = 1000
+
+    def classify(self, exc: Exception) -> Outcome:
+        return classify_smtp(exc)
+
+    def _send_share(self, emails: list[WireEmail]) -> list[SendResult]:
+        """Send over one connection (Django's SMTP backend), reopened only after it is
+        lost, or one per message when reuse is off."""
+        backend = get_connection(fail_silently=False)
+        reuse = settings.EMAIL_SMTP_REUSE_CONNECTION
+        results, connect_failures = [], 0
+        try:
+            for index, email in enumerate(emails):
+                if connect_failures >= MAX_CONNECT_FAILURES:
+                    error = "SMTP server unreachable"
+                    results.extend(
+                        SendResult(e.message.delivery_id, Outcome.TRANSIENT, error=error) for e in emails[index:]
+                    )
+                    break
+                try:
+                    backend.open()
+                    backend.connection.sendmail(email.from_address, [email.to_address], email.data)
+                    if not reuse:
+                        backend.close()
+                except Exception as exc:  # noqa: BLE001 - classified per recipient
+                    results.append(self._failed(email.message, exc))
+                    if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                        connect_failures += 1
+                        backend.close()
+                else:
+                    connect_failures = 0
+                    results.append(
+                        SendResult(email.message.delivery_id, Outcome.SENT, email.message_id, detail={"smtp": 250})
+                    )
+        finally:
+            backend.close()
+        return results
+
+    def _failed(self, message: Message, exc: Exception) -> SendResult:
+        return SendResult(
+            message.delivery_id, self.classify(exc), error=f"{exc.__class__.__name__}: {exc}", detail=_smtp_detail(exc)
+        )
+
+    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+        emails = wire_emails(messages)
+        shares = max(1, min(settings.EMAIL_SMTP_PARALLEL_CONNECTIONS, len(emails) // 20))
+        if shares == 1:
+            return self._send_share(emails)
+        with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="smtp") as pool:
+            parts = pool.map(self._send_share, [emails[i::shares] for i in range(shares)])
+            return [result for part in parts for result in part]
+
+
+class EmailChannel:
+    key = "email"
+
+    def __init__(self):
+        self.content = ContentCache()
+
+    @property
+    def batch_size(self) -> int:
+        return settings.EMAIL_BATCH_SIZE
+
+    def render(self, delivery) -> Message | None:
+        if "@" not in (delivery.notification.user.email or ""):
+            return None
+        return email_message(delivery, self.content.get(delivery.notification))
+
+    def providers(self) -> list:
+        from .email_sendgrid import SendGridProvider, sendgrid_configured
+
+        smtp = SmtpProvider()
+        sendgrid = [SendGridProvider()] if sendgrid_configured() else []
+        if settings.EMAIL_PROVIDER == "sendgrid":
+            return [*sendgrid, smtp] if sendgrid else [smtp]
+        return [smtp, *sendgrid]
+
+    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+        return self.providers()[0].send_batch(messages)
+
+    def classify(self, exc: Exception) -> Outcome:
+        return classify_smtp(exc)
+
+
+register(EmailChannel())

@@ -1,0 +1,105 @@
+"""The bytes of each email, built by Django's EmailMultiAlternatives.
+
+Recipients of one event get the same message but for the To address, the Message-ID
+and the unsubscribe link. Building and folding a MIME tree costs far more than sending
+it, so a batch builds the tree once per content with placeholders and each message
+swaps in its own values. Whatever the shortcut cannot do exactly (a non-ASCII address,
+a body the encoder wrapped through a placeholder) is built in full instead.
+"""
+
+from dataclasses import dataclass
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
+
+from ..unsubscribe import unsubscribe_headers
+from .base import Message
+from .email_content import UNSUBSCRIBE_PLACEHOLDER
+
+TO_PLACEHOLDER = "recipient@placeholder.invalid"
+MESSAGE_ID_PLACEHOLDER = "<message-id@placeholder.invalid>"
+
+
+@dataclass
+class WireEmail:
+    """What goes over SMTP for one message."""
+
+    message: Message
+    from_address: str
+    to_address: str
+    data: bytes
+    message_id: str
+
+
+def _build(subject: str, text: str, html: str, to: str, headers: dict) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers
+    )
+    if html:
+        email.attach_alternative(html, "text/html")
+    return email
+
+
+def full_email(message: Message) -> WireEmail:
+    message_id = make_msgid(domain=str(DNS_NAME))
+    email = _build(
+        message.subject, message.text, message.html, message.to, {**message.headers, "Message-ID": message_id}
+    )
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    return WireEmail(
+        message=message,
+        from_address=sanitize_address(email.from_email, encoding),
+        to_address=sanitize_address(message.to, encoding),
+        data=email.message().as_bytes(linesep="\r\n"),
+        message_id=message_id,
+    )
+
+
+class MimeTemplate:
+    """One content's message with placeholders, or `usable` False when the encoded
+    bytes do not hold the bodies verbatim and each placeholder exactly where expected."""
+
+    def __init__(self, content: tuple[str, str, str]):
+        subject, text, html = content
+        headers = {**unsubscribe_headers(UNSUBSCRIBE_PLACEHOLDER), "Message-ID": MESSAGE_ID_PLACEHOLDER}
+        email = _build(subject, text, html, TO_PLACEHOLDER, headers)
+        self.data = email.message().as_bytes(linesep="\r\n")
+        self.from_address = sanitize_address(email.from_email, email.encoding or settings.DEFAULT_CHARSET)
+        links = 1 + text.count(UNSUBSCRIBE_PLACEHOLDER) + html.count(UNSUBSCRIBE_PLACEHOLDER)
+        # Bodies sent as they are (8bit), not quoted-printable or base64, where a
+        # swapped-in link would break the encoding.
+        verbatim = all(body.replace("\n", "\r\n").encode() in self.data for body in (text, html) if body)
+        self.usable = (
+            verbatim
+            and self.data.count(TO_PLACEHOLDER.encode()) == 1
+            and self.data.count(MESSAGE_ID_PLACEHOLDER.encode()) == 1
+            and self.data.count(UNSUBSCRIBE_PLACEHOLDER.encode()) == links
+        )
+
+    def fill(self, message: Message) -> WireEmail:
+        message_id = make_msgid(domain=str(DNS_NAME))
+        data = (
+            self.data.replace(TO_PLACEHOLDER.encode(), message.to.encode())
+            .replace(MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())
+            .replace(UNSUBSCRIBE_PLACEHOLDER.encode(), message.extra["unsubscribe_url"].encode())
+        )
+        return WireEmail(message, self.from_address, message.to, data, message_id)
+
+
+def wire_emails(messages: list[Message]) -> list[WireEmail]:
+    templates: dict[tuple, MimeTemplate] = {}
+    wire = []
+    for message in messages:
+        content = message.extra.get("template")
+        link = message.extra.get("unsubscribe_url", "")
+        if content is None or not (message.to.isascii() and link.isascii()):
+            wire.append(full_email(message))
+            continue
+        template = templates.get(content)
+        if template is None:
+            template = templates[content] = MimeTemplate(content)
+        wire.append(template.fill(message) if template.usable else full_email(message))
+    return wire

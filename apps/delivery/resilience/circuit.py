@@ -1,0 +1,91 @@
+"""Per-provider circuit breakers with their state in Redis, shared by all workers.
+
+closed:    calls go through; each failure adds to a count of consecutive failures, any
+           success resets it. N consecutive failures open the circuit.
+open:      no calls until the cool-down has passed.
+half-open: after the cool-down one worker wins a short probe lease and sends; its
+           success closes the circuit, its failure opens it again for a new cool-down.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from . import redis_client
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+# KEYS: failures, opened_until. ARGV: threshold, cool-down seconds. Returns the new
+# failure count; opens the circuit when the threshold is reached.
+RECORD_FAILURE = """
+local failures = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 86400)
+if failures >= tonumber(ARGV[1]) then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  redis.call('SET', KEYS[2], tostring(now + tonumber(ARGV[2])), 'EX', 86400)
+end
+return failures
+"""
+
+
+@dataclass(frozen=True)
+class Permit:
+    allowed: bool
+    state: str
+    # When not allowed: seconds until a probe may be tried.
+    retry_after: float = 0.0
+
+
+class CircuitBreaker:
+    def __init__(self, name: str, threshold: int, cooldown: float, client=None):
+        self.name = name
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.client = client or redis_client()
+        prefix = f"resilience:circuit:{name}"
+        self.failures_key = f"{prefix}:failures"
+        self.opened_until_key = f"{prefix}:opened_until"
+        self.probe_key = f"{prefix}:probe"
+        self._record_failure = self.client.register_script(RECORD_FAILURE)
+
+    def _now(self) -> float:
+        seconds, micros = self.client.time()
+        return seconds + micros / 1_000_000
+
+    def state(self) -> str:
+        opened_until = self.client.get(self.opened_until_key)
+        if opened_until is None:
+            return CLOSED
+        return OPEN if float(opened_until) > self._now() else HALF_OPEN
+
+    def allow(self) -> Permit:
+        """May a call go to the provider now? In half-open state only the worker that
+        takes the probe lease may."""
+        opened_until = self.client.get(self.opened_until_key)
+        if opened_until is None:
+            return Permit(True, CLOSED)
+        wait = float(opened_until) - self._now()
+        if wait > 0:
+            return Permit(False, OPEN, wait)
+        # The lease outlives a slow probe but not a crashed one.
+        if self.client.set(self.probe_key, "1", nx=True, ex=max(1, int(self.cooldown))):
+            return Permit(True, HALF_OPEN)
+        return Permit(False, HALF_OPEN, max(1.0, self.cooldown / 4))
+
+    def record_success(self) -> None:
+        self.client.delete(self.failures_key, self.opened_until_key, self.probe_key)
+
+    def record_failure(self) -> int:
+        failures = int(
+            self._record_failure(keys=[self.failures_key, self.opened_until_key], args=[self.threshold, self.cooldown])
+        )
+        self.client.delete(self.probe_key)
+        return failures
+
+    def reset(self) -> None:
+        self.record_success()
+
+
+def provider_circuit(provider: str) -> CircuitBreaker:
+    return CircuitBreaker(provider, settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_COOLDOWN_SECONDS)

@@ -1,0 +1,225 @@
+"""Email dispatch throughput: 10,000 deliveries through a real Celery worker into a local
+SMTP sink, timed from publishing the event to the last delivery `sent`.
+
+The sink is Postfix's smtp-sink (C, does not cap like aiosmtpd does); when it is not
+installed the script fetches the postfix package into /tmp and runs it from there.
+Modes, each measured in the same invocation so their ratios hold:
+  - SMTP connections reused per batch, the batch spread over N parallel connections;
+  - one connection per batch (no threads);
+  - one SMTP connection per message (what connection reuse saves).
+
+Usage (DATABASE_URL and TEST_REDIS_URL as for the tests; the database is migrated and
+the bench's rows are removed afterwards):
+    python bench/dispatch.py [--deliveries 10000] [--runs 3]
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings_test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
+
+from apps.common.channels import Channel  # noqa: E402
+from apps.delivery.models import Delivery, DeliveryStatus  # noqa: E402
+from apps.events.models import Event, EventType  # noqa: E402
+from apps.events.services import event_publish, event_type_ensure  # noqa: E402
+from apps.subscriptions.models import Subscription  # noqa: E402
+from bench.report import median, peak_rss_mb, write_section  # noqa: E402
+from tests.sinks import free_port  # noqa: E402
+from tests.worker import Worker  # noqa: E402
+
+POSTFIX_DIR = Path("/tmp/postfix-x")
+EVENT_TYPE = "bench.dispatch"
+WORKER_PROCESSES = 2
+
+
+def smtp_sink_binary() -> Path:
+    found = shutil.which("smtp-sink")
+    if found:
+        return Path(found)
+    binary = POSTFIX_DIR / "usr/sbin/smtp-sink"
+    if not binary.exists():
+        print("fetching postfix for smtp-sink into /tmp ...", flush=True)
+        subprocess.run(["apt-get", "download", "postfix"], cwd="/tmp", check=True, capture_output=True)
+        deb = sorted(glob.glob("/tmp/postfix_*.deb"))[-1]
+        subprocess.run(["dpkg", "-x", deb, str(POSTFIX_DIR)], check=True)
+    return binary
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    binary = smtp_sink_binary()
+    env = {**os.environ, "LD_LIBRARY_PATH": str(POSTFIX_DIR / "usr/lib/postfix")}
+    command = [str(binary)]
+    if os.geteuid() == 0:
+        command += ["-u", "nobody"]
+    process = subprocess.Popen(
+        [*command, f"127.0.0.1:{port}", "1000"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(0.3)
+    if process.poll() is not None:
+        raise RuntimeError("smtp-sink did not start")
+    return process
+
+
+def ensure_audience(size: int) -> EventType:
+    """`size` people subscribed to the bench event type by email, created in bulk."""
+    event_type = event_type_ensure(key=EVENT_TYPE, name="Benchmark dispatch")
+    User = get_user_model()
+    existing = User.objects.filter(username__startswith="bench-").count()
+    if existing < size:
+        User.objects.bulk_create(
+            [
+                User(username=f"bench-{i:06d}", email=f"bench-{i:06d}@bench.example", password="!")
+                for i in range(existing, size)
+            ],
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
+    users = User.objects.filter(username__startswith="bench-").order_by("pk").values_list("pk", flat=True)[:size]
+    Subscription.objects.bulk_create(
+        [Subscription(user_id=pk, event_type=event_type, channel=Channel.EMAIL) for pk in users],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    return event_type
+
+
+def cleanup(event_type: EventType) -> None:
+    Event.objects.filter(event_type=event_type).delete()  # cascades to inbox items and deliveries
+
+
+def worker_peak_rss(worker: Worker) -> float:
+    """Largest VmHWM among the worker's pool processes (the ones that send)."""
+    pid = worker.process.pid
+    children = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        children += [int(c) for c in Path(path).read_text().split()]
+    peaks = [peak_rss_mb(p) for p in children or [pid]]
+    return max(peaks)
+
+
+def one_run(event_type: EventType, size: int, label: str) -> float:
+    """Seconds from publish to the last delivery sent."""
+    started = time.time()
+    with transaction.atomic():
+        event, _ = event_publish(event_type=event_type, data={"name": label})
+    deliveries = Delivery.objects.filter(notification__event=event)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        if deliveries.exclude(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count() >= size:
+            break
+        time.sleep(0.25)
+    else:
+        raise RuntimeError(f"{label}: not finished in 900 s")
+    not_sent = deliveries.exclude(status=DeliveryStatus.SENT).count()
+    if not_sent:
+        raise RuntimeError(f"{label}: {not_sent} deliveries not sent; see the worker log")
+    span = deliveries.aggregate(first=Min("sent_at"), last=Max("sent_at"))
+    return span["last"].timestamp() - started
+
+
+def measure(mode: str, env: dict, event_type, size: int, runs: int, sink_port: int) -> dict:
+    worker_env = {
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}",
+        "EMAIL_PROVIDER": "smtp",
+        "SENDGRID_API_KEY": "",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    worker = Worker("bench-dispatch", queues="fanout,email", concurrency=WORKER_PROCESSES, env=worker_env).start()
+    try:
+        seconds = []
+        for run in range(runs):
+            elapsed = one_run(event_type, size, f"{mode} #{run + 1}")
+            cleanup(event_type)
+            seconds.append(elapsed)
+            print(f"  {mode} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} emails/s", flush=True)
+        rss = worker_peak_rss(worker)
+    finally:
+        worker.stop()
+    return {"mode": mode, "seconds": seconds, "rate": size / median(seconds), "rss": rss}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=4, help="SMTP connections per batch in the main mode")
+    parser.add_argument("--no-report", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    event_type = ensure_audience(args.deliveries)
+    cleanup(event_type)
+    port = free_port()
+    sink = start_sink(port)
+    modes = [
+        (
+            f"reused connections, {args.parallel} per batch in threads",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel)},
+        ),
+        ("reused connection, 1 per batch", {"EMAIL_SMTP_PARALLEL_CONNECTIONS": "1"}),
+        (
+            f"one connection per message, {args.parallel} threads per batch",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel), "EMAIL_SMTP_REUSE_CONNECTION": "false"},
+        ),
+    ]
+    results = []
+    try:
+        for mode, env in modes:
+            print(f"{mode}:", flush=True)
+            results.append(measure(mode, env, event_type, args.deliveries, args.runs, port))
+    finally:
+        sink.terminate()
+        sink.wait(10)
+        cleanup(event_type)
+
+    best = results[0]["rate"]
+    rows = [
+        "| mode | median s | emails/s | vs per-message | runs (s) | worker peak RSS |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    per_message = results[-1]["rate"]
+    for result in results:
+        runs = ", ".join(f"{s:.2f}" for s in result["seconds"])
+        rows.append(
+            f"| {result['mode']} | {median(result['seconds']):.2f} | {result['rate']:,.0f} | "
+            f"{result['rate'] / per_message:.2f}× | {runs} | {result['rss']:.0f} MB |"
+        )
+    body = "\n".join(
+        [
+            f"{args.deliveries:,} email deliveries of one event, from publish to the last delivery `sent`, through "
+            f"one Celery worker ({WORKER_PROCESSES} prefork processes, queues `fanout,email`, batches of 500) "
+            "into Postfix's `smtp-sink` on 127.0.0.1. Fan-out, claiming, rendering, MIME building, SMTP and "
+            "recording results are all inside the time. Median of "
+            f"{args.runs} runs per mode; all modes in one invocation.",
+            "",
+            *rows,
+            "",
+            f"Best: **{best:,.0f} emails/s** (target 1,000/s).",
+        ]
+    )
+    print(body)
+    if not args.no_report:
+        write_section("dispatch", body, "python bench/dispatch.py")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Shared pieces of the provider integration tests: a worker of their own on the
+fan-out and provider channel queues, pointed at local sinks, and a clean slate of
+circuit breakers and rate limits in the test Redis."""
+
+import contextlib
+
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.resilience import redis_client
+
+from ..worker import Worker, wait_until
+
+PROVIDER_WORKER_QUEUES = "fanout,email,sms"
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "test-twilio-auth-token"
+
+
+def reset_resilience_state() -> None:
+    client = redis_client()
+    keys = list(client.scan_iter("resilience:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@contextlib.contextmanager
+def provider_worker(name: str, env: dict):
+    reset_resilience_state()
+    worker = Worker(name, queues=PROVIDER_WORKER_QUEUES, concurrency=2, env=env).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def wait_for_status(delivery_id: int, statuses, timeout: float = 30) -> Delivery:
+    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+    return wait_until(
+        lambda: (d := Delivery.objects.get(pk=delivery_id)).status in statuses and d,
+        timeout=timeout,
+        message=f"delivery {delivery_id} in {statuses}",
+    )
+
+
+FINAL = [DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.DELIVERED]

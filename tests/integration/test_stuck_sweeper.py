@@ -1,0 +1,47 @@
+"""A worker killed mid-send leaves its delivery in `sending`; the sweeper hands it to
+another worker, which sends it."""
+
+import pytest
+
+from apps.common.channels import Channel
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.services import deliveries_recover_stuck
+from apps.events.services import event_publish
+
+from ..sinks import SmtpSink
+from ..worker import Worker, wait_until
+from .providers import PROVIDER_WORKER_QUEUES, reset_resilience_state, wait_for_status
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, make_user, subscribe):
+    reset_resilience_state()
+    sink = SmtpSink().start()
+    env = {"EMAIL_URL": sink.url, "EMAIL_PROVIDER": "smtp", "SENDGRID_API_KEY": ""}
+    try:
+        user = make_user("stall-1")
+        subscribe(user, event_types["scenario.created"], channel=Channel.EMAIL)
+        first = Worker("doomed", queues=PROVIDER_WORKER_QUEUES, env=env).start()
+        event, _ = event_publish(event_type="scenario.created", data={"name": "Stuck"})
+        delivery = wait_until(lambda: Delivery.objects.filter(notification__event=event).first(), message="delivery")
+        wait_until(lambda: "stall-1@example.com" in sink.stalled, message="the send to hang")
+        first.kill()
+        delivery.refresh_from_db()
+        assert delivery.status == DeliveryStatus.SENDING and delivery.attempts == 1
+
+        second = Worker("rescuer", queues=PROVIDER_WORKER_QUEUES, env=env).start()
+        try:
+            # The redelivered task finds the delivery claimed and leaves it alone;
+            # a lease shorter than its age lets the sweeper take it back.
+            assert deliveries_recover_stuck(older_than_seconds=3600) == 0
+            assert deliveries_recover_stuck(older_than_seconds=0) == 1
+            delivery = wait_for_status(delivery.pk, DeliveryStatus.SENT)
+        finally:
+            second.stop()
+        assert [e.status for e in delivery.events.all()] == ["pending", "sent"]
+        assert delivery.events.first().detail["recovered"] == "sending lease expired"
+        assert delivery.attempts == 2
+        assert len(sink.received("stall-1@example.com")) == 1
+    finally:
+        sink.stop()
