@@ -17,6 +17,7 @@ from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
+from apps.subscriptions.policy import deliveries_apply_preferences, fanned_out_deliveries
 
 from .models import UserNotification
 from .rendering import inbox_content
@@ -28,9 +29,10 @@ SUBSCRIPTIONS = Subscription._meta.db_table
 NOTIFICATIONS = UserNotification._meta.db_table
 DELIVERIES = Delivery._meta.db_table
 
-# The subscriptions an event reaches: enabled, of its type, for any subject or its own.
+# The subscriptions an event reaches: enabled (or any, for a critical event type: it
+# passes opt-outs), of its type, for any subject or its own.
 MATCH = """
-    s.event_type_id = %(event_type_id)s AND s.enabled
+    s.event_type_id = %(event_type_id)s AND (s.enabled OR %(critical)s)
     AND (s.subject_type = '' OR (s.subject_type = %(subject_type)s AND s.subject_id = %(subject_id)s))
     AND s.user_id > %(after)s
 """
@@ -72,7 +74,7 @@ def _chunk_end(params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
-def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int):
+def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int, critical: bool = False):
     """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
     None when the event is already done."""
     with transaction.atomic():
@@ -94,6 +96,7 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
             "subject_id": event.subject_id,
             "after": event.fanout_cursor,
             "upto": None,
+            "critical": critical,
             "title": title,
             "body": body,
             "url": url,
@@ -104,6 +107,15 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
             cursor.execute(INSERT_NOTIFICATIONS_SQL, params)
             inserted = max(cursor.rowcount, 0)
             cursor.execute(INSERT_DELIVERIES_SQL, params)
+        if not critical:
+            # Mutes, digests and quiet hours, in this transaction: dispatch never sees
+            # a delivery before its person's preferences are applied.
+            deliveries_apply_preferences(
+                queryset=fanned_out_deliveries(
+                    event_id=event.pk, after_user_id=event.fanout_cursor, upto_user_id=params["upto"]
+                ),
+                now=timezone.now(),
+            )
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(
             fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
@@ -130,7 +142,7 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
     content = inbox_content(event)
     total = 0
     while True:
-        result = _fan_out_chunk(event_id, content, chunk_size)
+        result = _fan_out_chunk(event_id, content, chunk_size, critical=event.event_type.critical)
         if result is None:
             break
         _after, upto, inserted = result
