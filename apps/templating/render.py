@@ -50,7 +50,7 @@ def _render_stored(version, context: dict) -> Rendered:
         source = getattr(version, field)
         if not source:
             return ""
-        return engines.stored_compiled(version.pk, field, source).render(Context(context))
+        return engines.stored_compiled(version.pk, field, source).render(Context(context, autoescape=field == "html"))
 
     return Rendered(
         subject=_subject(render("subject")),
@@ -62,13 +62,14 @@ def _render_stored(version, context: dict) -> Rendered:
 
 def _render_files(event_type_key: str, channel: str, context: dict) -> Rendered:
     names = [f"notifications/{channel}/{event_type_key}", f"notifications/{channel}/default"]
-    text = engines.file_text.select_template([f"{n}.txt" for n in names]).render(Context(context)).strip()
+    text_template = engines.file_text.select_template([f"{n}.txt" for n in names])
+    text = text_template.render(Context(context, autoescape=False)).strip()
     try:
         html_template = engines.file_html.select_template([f"{n}.html" for n in names])
     except TemplateDoesNotExist:
         html = ""
     else:
-        html = html_template.render(Context(context)).strip()
+        html = html_template.render(Context(context, autoescape=True)).strip()
     subject, _, body = text.partition("\n")
     return Rendered(subject=_subject(subject), text=body.strip(), html=html)
 
