@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, FanoutState
@@ -20,7 +21,7 @@ from apps.subscriptions.models import Subscription
 from apps.subscriptions.policy import deliveries_apply_preferences, fanned_out_deliveries
 
 from .models import UserNotification
-from .rendering import inbox_content
+from .rendering import inbox_content, inbox_content_by_locale
 from .signals import fan_out_chunk_committed
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 SUBSCRIPTIONS = Subscription._meta.db_table
 NOTIFICATIONS = UserNotification._meta.db_table
 DELIVERIES = Delivery._meta.db_table
+PROFILES = Profile._meta.db_table
 
 # The subscriptions an event reaches: enabled (or any, for a critical event type: it
 # passes opt-outs), of its type, for any subject or its own.
@@ -66,6 +68,27 @@ INSERT_DELIVERIES_SQL = f"""
 """
 
 
+# The chunk's items of people whose locale is (or, for a language, starts with) the
+# variant's: they get the variant's title and body instead of the default locale's.
+LOCALISE_SQL = f"""
+    UPDATE {NOTIFICATIONS} SET title = %(title)s, body = %(body)s
+    WHERE event_id = %(event_id)s AND user_id > %(after)s AND (%(upto)s IS NULL OR user_id <= %(upto)s)
+    AND user_id IN (
+        SELECT p.user_id FROM {PROFILES} p
+        WHERE LOWER(REPLACE(p.locale, '_', '-')) = %(locale)s OR LOWER(REPLACE(p.locale, '_', '-')) LIKE %(prefix)s
+    )
+"""
+
+
+def _localise_chunk(params: dict, variants) -> None:
+    with connection.cursor() as cursor:
+        for locale, title, body in variants:
+            lowered = locale.lower()
+            # A language ("pt") covers its regions ("pt-PT"); a region only itself.
+            prefix = lowered if "-" in lowered else f"{lowered}-%"
+            cursor.execute(LOCALISE_SQL, {**params, "locale": lowered, "prefix": prefix, "title": title, "body": body})
+
+
 def _chunk_end(params: dict, chunk_size: int) -> int | None:
     """The last user id of the next chunk, or None when the rest fits in one."""
     with connection.cursor() as cursor:
@@ -74,7 +97,7 @@ def _chunk_end(params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
-def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int, critical: bool = False):
+def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int, critical: bool = False, variants=()):
     """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
     None when the event is already done."""
     with transaction.atomic():
@@ -107,6 +130,7 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
             cursor.execute(INSERT_NOTIFICATIONS_SQL, params)
             inserted = max(cursor.rowcount, 0)
             cursor.execute(INSERT_DELIVERIES_SQL, params)
+        _localise_chunk(params, variants)
         if not critical:
             # Mutes, digests and quiet hours, in this transaction: dispatch never sees
             # a delivery before its person's preferences are applied.
@@ -139,10 +163,10 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
     event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
     if event is None or event.fanout_state == FanoutState.DONE:
         return 0
-    content = inbox_content(event)
+    content, variants = inbox_content(event), inbox_content_by_locale(event)
     total = 0
     while True:
-        result = _fan_out_chunk(event_id, content, chunk_size, critical=event.event_type.critical)
+        result = _fan_out_chunk(event_id, content, chunk_size, critical=event.event_type.critical, variants=variants)
         if result is None:
             break
         _after, upto, inserted = result

@@ -140,3 +140,39 @@ def test_inbox_items_and_deliveries_render_through_the_templates(event_types, ma
     )
     rendered = render_delivery(delivery)
     assert (rendered.subject, rendered.text) == ("Neu: Nightly für klaus", "Hallo")
+
+
+def test_inbox_items_are_rendered_once_per_locale_and_follow_the_fallback(event_types, make_user, subscribe):
+    created = event_types["scenario.created"]
+    for locale, word in (("en", "New"), ("pt", "Novo"), ("pt-BR", "Novinho")):
+        template_create(
+            event_type=created, channel=Channel.IN_APP, locale=locale, subject=f"{word}: {{{{ data.name }}}}", body=word
+        )
+    people = {locale: make_user(locale=locale) for locale in ("en", "pt-PT", "pt_BR", "fr", "ptx")}
+    for person in people.values():
+        subscribe(person, created)
+    event, _ = event_publish(event_type=created, data={"name": "Nightly"})
+    event_fan_out(event_id=event.pk, chunk_size=2)
+
+    titles = dict(UserNotification.objects.filter(event=event).values_list("user_id", "title"))
+    assert {locale: titles[person.pk] for locale, person in people.items()} == {
+        "en": "New: Nightly",
+        "pt-PT": "Novo: Nightly",  # its language
+        "pt_BR": "Novinho: Nightly",  # its own region
+        "fr": "New: Nightly",  # the default locale
+        "ptx": "New: Nightly",  # another language that merely starts alike
+    }
+
+
+def test_text_is_not_escaped_and_html_is(event_types):
+    template_create(
+        event_type=event_types["scenario.created"],
+        channel=Channel.EMAIL,
+        locale="en",
+        subject="{{ data.name }}",
+        body="{{ data.name }}",
+        html="<p>{{ data.name }}</p>",
+    )
+    rendered = render("en", context={**CONTEXT, "data": {"name": "<b>Tom & Jerry</b>"}})
+    assert (rendered.subject, rendered.text) == ("<b>Tom & Jerry</b>", "<b>Tom & Jerry</b>")
+    assert rendered.html == "<p>&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;</p>"
