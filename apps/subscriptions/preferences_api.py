@@ -54,8 +54,10 @@ class PreferencesInput(serializers.Serializer):
             raise serializers.ValidationError(f"Not channels with digests: {', '.join(unknown)}.")
         return value
 
-    def to_service_data(self) -> dict:
-        data = dict(self.validated_data)
+    def to_service_data(self, validated: dict | None = None) -> dict:
+        """The service's arguments from validated input (this serializer's own, or the
+        value it validated as a nested field)."""
+        data = dict(self.validated_data if validated is None else validated)
         if "quiet_hours" in data:
             quiet = data.pop("quiet_hours") or {}
             data["quiet_start"], data["quiet_end"] = quiet.get("start"), quiet.get("end")

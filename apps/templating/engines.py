@@ -7,8 +7,6 @@ File templates under templates/ are the project's own and may include each other
 Text is rendered without autoescaping; HTML with it.
 """
 
-from functools import lru_cache
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Engine, TemplateSyntaxError
@@ -40,9 +38,19 @@ def sources_validate(**sources: str) -> None:
         raise ValidationError(errors)
 
 
-@lru_cache(maxsize=2048)
+_compiled: dict = {}
+COMPILED_MAX = 2048
+
+
 def stored_compiled(version_id: int, field: str, source: str):
-    """Compiled once per process: versions never change, so the id is a safe key
-    (the source is part of the key only so a test database reusing ids stays right)."""
+    """Compiled once per process: versions never change, so (id, field) is the key;
+    the source is compared too, so a database that reuses ids (tests) stays right."""
+    cached = _compiled.get((version_id, field))
+    if cached is not None and cached[0] == source:
+        return cached[1]
     engine = stored_html if field == "html" else stored_text
-    return engine.from_string(source)
+    template = engine.from_string(source)
+    if len(_compiled) >= COMPILED_MAX:
+        _compiled.clear()  # crude but bounded; recompiling is cheap
+    _compiled[(version_id, field)] = (source, template)
+    return template

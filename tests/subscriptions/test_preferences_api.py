@@ -90,3 +90,25 @@ def test_people_cannot_use_the_service_endpoint(alerts, make_user, client_for):
     user, other = make_user(), make_user()
     response = client_for(user).get(f"/api/v1/users/{other.pk}/preferences/")
     assert response.status_code == 403
+
+
+def test_a_user_can_be_created_with_preferences(alerts, api_key_client):
+    from django.contrib.auth import get_user_model
+
+    service = api_key_client(["users:write"])
+    payload = {
+        "username": "newbie",
+        "email": "newbie@example.com",
+        "timezone": "Europe/Lisbon",
+        "preferences": {"quiet_hours": {"start": "23:00", "end": "06:30"}, "digest_channels": {"email": "weekly"}},
+    }
+    response = service.post("/api/v1/users/", payload, format="json")
+    assert response.status_code == 201, response.content
+    body = service.get(f"/api/v1/users/{response.json()['id']}/preferences/").json()
+    assert body["quiet_hours"] == {"start": "23:00", "end": "06:30"}
+    assert (body["timezone"], body["digest_channels"]) == ("Europe/Lisbon", {"email": "weekly"})
+
+    bad = {**payload, "username": "second", "preferences": {"digest": "sometimes"}}
+    response = service.post("/api/v1/users/", bad, format="json")
+    assert response.status_code == 400 and "preferences" in response.json()["error"]["details"]
+    assert not get_user_model().objects.filter(username="second").exists()
