@@ -234,3 +234,29 @@ CIRCUIT_COOLDOWN_SECONDS = env.float("CIRCUIT_COOLDOWN_SECONDS", default=30.0)
 # it. Longer than the task time limit, so a live send is never swept.
 DELIVERY_SENDING_LEASE_SECONDS = env.int("DELIVERY_SENDING_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300)
 DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)
+
+# --- Templates, preferences, scheduling and digests ------------------------
+INSTALLED_APPS += ["apps.templating", "apps.scheduling"]  # noqa: F405 (defined above)
+CELERY_TASK_ROUTES["scheduling.*"] = {"queue": "maintenance"}
+CELERY_TASK_ROUTES["subscriptions.*"] = {"queue": "maintenance"}
+# Templates fall back from the person's locale to its language, then to this.
+NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
+# Channels held during quiet hours (in-app is never held).
+QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])
+# Beat: how often due held/scheduled deliveries are released, and how many per run.
+SCHEDULED_RELEASE_INTERVAL_SECONDS = env.int("SCHEDULED_RELEASE_INTERVAL_SECONDS", default=5)
+SCHEDULED_RELEASE_BATCH_SIZE = env.int("SCHEDULED_RELEASE_BATCH_SIZE", default=5000)
+# Digests: how often closed windows are looked for; daily and weekly ones close at this
+# local hour (weekly on this weekday, 0 = Monday) in each person's time zone.
+DIGEST_INTERVAL_SECONDS = env.int("DIGEST_INTERVAL_SECONDS", default=60)
+DIGEST_SEND_HOUR = env.int("DIGEST_SEND_HOUR", default=8)
+DIGEST_WEEKDAY = env.int("DIGEST_WEEKDAY", default=0)
+DIGEST_MAX_ENTRIES = env.int("DIGEST_MAX_ENTRIES", default=100)
+DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=500)
+# Retention: read and archived inbox items, and finished deliveries with their history,
+# older than this many days are deleted.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+RETENTION_INTERVAL_SECONDS = env.int("RETENTION_INTERVAL_SECONDS", default=3600)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
+# A periodic run holds a Redis lock this long at most (two beats never run one slot twice).
+PERIODIC_LOCK_TIMEOUT_SECONDS = env.int("PERIODIC_LOCK_TIMEOUT_SECONDS", default=300)

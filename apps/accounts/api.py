@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -8,6 +9,8 @@ from rest_framework.views import APIView
 
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.subscriptions.preferences_api import PreferencesInput
+from apps.subscriptions.services import preference_update
 
 from .selectors import user_list
 from .services import user_create, user_update
@@ -37,6 +40,7 @@ class UserCreateApi(APIView):
         username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
         email = serializers.EmailField()
         password = serializers.CharField(required=False, write_only=True, min_length=8, max_length=128)
+        preferences = PreferencesInput(required=False)
 
         def validate_username(self, value):
             if user_list().filter(username=value).exists():
@@ -50,7 +54,12 @@ class UserCreateApi(APIView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_create(**data.validated_data)
+        fields = dict(data.validated_data)
+        preferences = fields.pop("preferences", None)
+        with transaction.atomic():
+            user = user_create(**fields)
+            if preferences is not None:
+                preference_update(user=user, data=data.fields["preferences"].to_service_data(preferences))
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 

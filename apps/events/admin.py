@@ -5,7 +5,7 @@ from .models import Event, EventType
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "critical", "created_at")
+    list_display = ("key", "name", "critical", "default_channels", "created_at")
     list_filter = ("critical",)
     search_fields = ("key", "name")
 

@@ -4,6 +4,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.channels import Channel
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 
@@ -16,6 +17,7 @@ class EventTypeOutput(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     critical = serializers.BooleanField()
+    default_channels = serializers.ListField(child=serializers.CharField())
 
 
 class EventTypeListApi(APIView):
@@ -26,6 +28,9 @@ class EventTypeListApi(APIView):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False, default=False)
+        default_channels = serializers.ListField(
+            child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list, max_length=10
+        )
 
         def validate_key(self, value):
             if event_type_list().filter(key=value).exists():

@@ -12,6 +12,9 @@ class EventType(models.Model):
     description = models.TextField(blank=True)
     # Critical events pass opt-outs and quiet hours.
     critical = models.BooleanField(default=False)
+    # Channels a person gets this event on until they choose otherwise (materialised as
+    # subscriptions: see apps.subscriptions.defaults).
+    default_channels = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,16 @@ from .selectors import event_fanout_overdue_ids
 logger = logging.getLogger(__name__)
 
 
-def event_type_create(*, key: str, name: str, description: str = "", critical: bool = False) -> EventType:
-    return EventType.objects.create(key=key, name=name, description=description, critical=critical)
+def event_type_create(
+    *, key: str, name: str, description: str = "", critical: bool = False, default_channels: list | None = None
+) -> EventType:
+    return EventType.objects.create(
+        key=key,
+        name=name,
+        description=description,
+        critical=critical,
+        default_channels=list(dict.fromkeys(default_channels or [])),
+    )
 
 
 def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:

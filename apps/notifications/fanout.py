@@ -13,13 +13,15 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
+from apps.subscriptions.policy import deliveries_apply_preferences, fanned_out_deliveries
 
 from .models import UserNotification
-from .rendering import inbox_content
+from .rendering import inbox_content, inbox_content_by_locale
 from .signals import fan_out_chunk_committed
 
 logger = logging.getLogger(__name__)
@@ -27,10 +29,12 @@ logger = logging.getLogger(__name__)
 SUBSCRIPTIONS = Subscription._meta.db_table
 NOTIFICATIONS = UserNotification._meta.db_table
 DELIVERIES = Delivery._meta.db_table
+PROFILES = Profile._meta.db_table
 
-# The subscriptions an event reaches: enabled, of its type, for any subject or its own.
+# The subscriptions an event reaches: enabled (or any, for a critical event type: it
+# passes opt-outs), of its type, for any subject or its own.
 MATCH = """
-    s.event_type_id = %(event_type_id)s AND s.enabled
+    s.event_type_id = %(event_type_id)s AND (s.enabled OR %(critical)s)
     AND (s.subject_type = '' OR (s.subject_type = %(subject_type)s AND s.subject_id = %(subject_id)s))
     AND s.user_id > %(after)s
 """
@@ -79,6 +83,27 @@ def _has_external_subscribers(event) -> bool:
         return cursor.fetchone() is not None
 
 
+# The chunk's items of people whose locale is (or, for a language, starts with) the
+# variant's: they get the variant's title and body instead of the default locale's.
+LOCALISE_SQL = f"""
+    UPDATE {NOTIFICATIONS} SET title = %(title)s, body = %(body)s
+    WHERE event_id = %(event_id)s AND user_id > %(after)s AND (%(upto)s IS NULL OR user_id <= %(upto)s)
+    AND user_id IN (
+        SELECT p.user_id FROM {PROFILES} p
+        WHERE LOWER(REPLACE(p.locale, '_', '-')) = %(locale)s OR LOWER(REPLACE(p.locale, '_', '-')) LIKE %(prefix)s
+    )
+"""
+
+
+def _localise_chunk(params: dict, variants) -> None:
+    with connection.cursor() as cursor:
+        for locale, title, body in variants:
+            lowered = locale.lower()
+            # A language ("pt") covers its regions ("pt-PT"); a region only itself.
+            prefix = lowered if "-" in lowered else f"{lowered}-%"
+            cursor.execute(LOCALISE_SQL, {**params, "locale": lowered, "prefix": prefix, "title": title, "body": body})
+
+
 def _chunk_end(params: dict, chunk_size: int) -> int | None:
     """The last user id of the next chunk, or None when the rest fits in one."""
     with connection.cursor() as cursor:
@@ -87,7 +112,14 @@ def _chunk_end(params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
-def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int, with_deliveries: bool):
+def _fan_out_chunk(
+    event_id: int,
+    content: tuple[str, str, str],
+    chunk_size: int,
+    with_deliveries: bool,
+    critical: bool = False,
+    variants=(),
+):
     """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
     None when the event is already done."""
     with transaction.atomic():
@@ -109,6 +141,7 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
             "subject_id": event.subject_id,
             "after": event.fanout_cursor,
             "upto": None,
+            "critical": critical,
             "title": title,
             "body": body,
             "url": url,
@@ -122,6 +155,16 @@ def _fan_out_chunk(event_id: int, content: tuple[str, str, str], chunk_size: int
             if with_deliveries:
                 cursor.execute(INSERT_DELIVERIES_SQL, params)
                 deliveries = max(cursor.rowcount, 0)
+        _localise_chunk(params, variants)
+        if deliveries and not critical:
+            # Mutes, digests and quiet hours, in this transaction: dispatch never sees
+            # a delivery before its person's preferences are applied.
+            deliveries_apply_preferences(
+                queryset=fanned_out_deliveries(
+                    event_id=event.pk, after_user_id=event.fanout_cursor, upto_user_id=params["upto"]
+                ),
+                now=timezone.now(),
+            )
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(
             fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
@@ -150,11 +193,13 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
     event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
     if event is None or event.fanout_state == FanoutState.DONE:
         return 0
-    content = inbox_content(event)
+    content, variants = inbox_content(event), inbox_content_by_locale(event)
     with_deliveries = _has_external_subscribers(event)
     total = 0
     while True:
-        result = _fan_out_chunk(event_id, content, chunk_size, with_deliveries)
+        result = _fan_out_chunk(
+            event_id, content, chunk_size, with_deliveries, critical=event.event_type.critical, variants=variants
+        )
         if result is None:
             break
         _after, upto, inserted = result

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Subscription
+from .models import Preference, Subscription
 from .services import subscriptions_set_enabled
 
 
@@ -21,3 +21,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def disable(self, request, queryset):
         count = subscriptions_set_enabled(queryset=queryset, enabled=False)
         self.message_user(request, f"Disabled {count} subscriptions.")
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "muted_channels", "mute_until", "quiet_start", "quiet_end", "digest", "updated_at")
+    list_filter = ("digest",)
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)

@@ -15,6 +15,9 @@ class Subscription(models.Model):
     subject_type = models.CharField(max_length=100, blank=True, default="")
     subject_id = models.CharField(max_length=64, blank=True, default="")
     enabled = models.BooleanField(default=True)
+    # Created from the event type's default channels and never changed by the person:
+    # removing the channel from the defaults removes the row (see defaults.py).
+    is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -32,3 +35,36 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.event_type_id}:{self.channel}"
+
+
+class DigestFrequency(models.TextChoices):
+    OFF = "off", "Off (send each one)"
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
+class Preference(models.Model):
+    """How a person wants to be reached, beyond the per event type × channel opt-ins
+    (those are Subscription rows). Critical event types ignore all of it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    # Channels that get nothing at all (their deliveries are cancelled as "muted").
+    muted_channels = models.JSONField(default=list, blank=True)
+    # Every external channel is muted until then.
+    mute_until = models.DateTimeField(null=True, blank=True)
+    # Local wall-clock times in Profile.timezone; both set or both empty.
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    # The digest frequency of every external channel, unless digest_channels names it.
+    digest = models.CharField(max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.OFF)
+    digest_channels = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"preferences of {self.user_id}"
+
+    def digest_for(self, channel: str) -> str:
+        return self.digest_channels.get(channel, self.digest)

@@ -2,7 +2,7 @@ from django.db import IntegrityError, transaction
 
 from apps.common.errors import Conflict
 
-from .models import Subscription
+from .models import Preference, Subscription
 
 
 def subscription_create(*, user, event_type, channel, enabled=True, subject_type="", subject_id="") -> Subscription:
@@ -22,14 +22,45 @@ def subscription_create(*, user, event_type, channel, enabled=True, subject_type
 
 def subscription_set_enabled(*, subscription: Subscription, enabled: bool) -> Subscription:
     subscription.enabled = enabled
-    subscription.save(update_fields=["enabled", "updated_at"])
+    subscription.is_default = False  # the person's choice now: the defaults leave it alone
+    subscription.save(update_fields=["enabled", "is_default", "updated_at"])
     return subscription
 
 
 def subscriptions_set_enabled(*, queryset, enabled: bool) -> int:
     """Bulk enable/disable (admin action)."""
-    return queryset.update(enabled=enabled)
+    return queryset.update(enabled=enabled, is_default=False)
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
     subscription.delete()
+
+
+_PREFERENCE_FIELDS = ("muted_channels", "mute_until", "quiet_start", "quiet_end", "digest", "digest_channels")
+
+
+@transaction.atomic
+def preference_update(*, user, data: dict) -> Preference:
+    """Change what `data` names, leave the rest. `data` may hold the Preference fields,
+    `timezone` (the profile's) and `subscriptions`: [{event_type, channel, enabled}],
+    each an explicit opt-in or opt-out for any subject."""
+    from apps.accounts.services import user_update
+
+    preference, _ = Preference.objects.select_for_update().get_or_create(user=user)
+    fields = [f for f in _PREFERENCE_FIELDS if f in data]
+    for field in fields:
+        setattr(preference, field, data[field])
+    if fields:
+        preference.save(update_fields=[*fields, "updated_at"])
+    if "timezone" in data:
+        user_update(user=user, data={"timezone": data["timezone"]})
+    for choice in data.get("subscriptions", []):
+        Subscription.objects.update_or_create(
+            user=user,
+            event_type=choice["event_type"],
+            channel=choice["channel"],
+            subject_type="",
+            subject_id="",
+            defaults={"enabled": choice["enabled"], "is_default": False},
+        )
+    return preference

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TemplatingConfig(AppConfig):
+    name = "apps.templating"
+    label = "templating"

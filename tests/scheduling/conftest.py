@@ -1,0 +1,1 @@
+from .fixtures import news, no_periodic_locks, publish  # noqa: F401
