@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("apps.scenarios.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("apps.ops.urls")),
 ]
 
 handler400 = "apps.common.errors.handler400"

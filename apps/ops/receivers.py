@@ -1,0 +1,83 @@
+"""Metrics and correlation ids hooked on signals, so the code that does the work
+(publishing, fan-out, delivery transitions) needs no metric code of its own.
+
+Counters are incremented after commit: a rolled-back write counts nothing. A failure
+here is logged and swallowed: observing must never break the work it observes.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
+from apps.events.models import Event
+from apps.notifications.models import UserNotification
+from apps.notifications.signals import fan_out_chunk_committed
+
+from . import metrics
+from .correlation import correlation_id_get
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(pre_save, sender=Event, dispatch_uid="ops.event_correlation_id")
+def stamp_correlation_id(sender, instance, raw=False, **kwargs):
+    if instance._state.adding and not raw and not instance.correlation_id:
+        instance.correlation_id = correlation_id_get()
+
+
+@receiver(post_save, sender=Event, dispatch_uid="ops.event_published_metric")
+def count_event_published(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        key = instance.event_type.key
+        transaction.on_commit(lambda: metrics.EVENTS_PUBLISHED.labels(event_type=key).inc())
+
+
+def _chunk_filter(prefix: str, event_id: int, after_user_id: int, upto_user_id: int | None) -> dict:
+    bounds = {f"{prefix}event_id": event_id, f"{prefix}user_id__gt": after_user_id}
+    if upto_user_id is not None:
+        bounds[f"{prefix}user_id__lte"] = upto_user_id
+    return bounds
+
+
+@receiver(fan_out_chunk_committed, dispatch_uid="ops.fan_out_metrics")
+def observe_fan_out_chunk(sender, event_id, after_user_id, upto_user_id, **kwargs):
+    try:
+        event = Event.objects.select_related("event_type").get(pk=event_id)
+        event_type = event.event_type.key
+        metrics.FANOUT_CHUNKS.labels(event_type=event_type).inc()
+        metrics.EVENT_TO_INBOX_SECONDS.labels(event_type=event_type).observe(
+            max((timezone.now() - event.created_at).total_seconds(), 0.0)
+        )
+        # A chunk's range is committed once (the cursor moves with it), so counting
+        # its rows counts each inbox item and pending delivery once.
+        created = UserNotification.objects.filter(**_chunk_filter("", event_id, after_user_id, upto_user_id)).count()
+        metrics.NOTIFICATIONS_CREATED.labels(event_type=event_type).inc(created)
+        pending = (
+            Delivery.objects.filter(**_chunk_filter("notification__", event_id, after_user_id, upto_user_id))
+            .values("channel")
+            .annotate(count=Count("id"))
+        )
+        for row in pending:
+            metrics.DELIVERY_TRANSITIONS.labels(channel=row["channel"], status=DeliveryStatus.PENDING).inc(row["count"])
+    except Exception:
+        logger.exception("metrics for fan-out chunk of event %s failed", event_id)
+
+
+@receiver(post_save, sender=DeliveryEvent, dispatch_uid="ops.delivery_transition_metric")
+def count_delivery_transition(sender, instance, created, raw=False, **kwargs):
+    if not created or raw or instance.status not in DeliveryStatus.values:
+        return  # provider callbacks record other kinds of history rows
+
+    def observe():
+        try:
+            channel = Delivery.objects.values_list("channel", flat=True).get(pk=instance.delivery_id)
+            metrics.delivery_transition_observe(channel=channel, status=instance.status)
+        except Exception:
+            logger.exception("metrics for delivery %s failed", instance.delivery_id)
+
+    transaction.on_commit(observe)
