@@ -1,6 +1,7 @@
 """Settings, all read from the environment (see .env.example)."""
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.scenarios",
     "apps.ops",
+    "apps.inbox",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +102,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-LOGIN_URL = "/admin/login/"
 
 # Bodies larger than this answer 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)
@@ -201,3 +202,16 @@ LOGGING = {
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 if PROMETHEUS_MULTIPROC_DIR:
     Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# The web inbox: Django session sign-in, then /inbox/.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/inbox/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Live stream (/api/v1/inbox/stream/): each open stream holds a web thread; it sends a
+# comment every KEEPALIVE seconds and closes after MAX seconds (the browser reconnects).
+INBOX_STREAM_KEEPALIVE_SECONDS = env.float("INBOX_STREAM_KEEPALIVE_SECONDS", default=15)
+INBOX_STREAM_MAX_SECONDS = env.float("INBOX_STREAM_MAX_SECONDS", default=300)
+INBOX_STREAM_RETRY_MS = env.int("INBOX_STREAM_RETRY_MS", default=3000)
+# Pub/sub channels ignore Redis's database number: the prefix keeps deployments apart.
+INBOX_PUBSUB_PREFIX = env("INBOX_PUBSUB_PREFIX", default="") or (
+    f"notifications:{urlparse(REDIS_URL).path.strip('/') or '0'}:"
+)

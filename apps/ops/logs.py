@@ -12,7 +12,9 @@ class CorrelationIdFilter(logging.Filter):
 
     def filter(self, record):
         if not hasattr(record, "correlation_id"):
-            record.correlation_id = correlation_id_get()
+            # django.request logs after the middleware is done; its record names the request.
+            request = getattr(record, "request", None)
+            record.correlation_id = correlation_id_get() or getattr(request, "correlation_id", None)
         return True
 
 
