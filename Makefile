@@ -42,4 +42,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/fanout.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 test_db.sqlite3
+	rm -rf $(VENV) db.sqlite3 test_db.sqlite3 .run

@@ -21,6 +21,7 @@ from django.db import close_old_connections, connection
 from apps.notifications.api import InboxItemOutput
 from apps.notifications.models import UserNotification
 from apps.notifications.selectors import inbox_list
+from apps.ops.metrics import INBOX_STREAMS_OPEN as STREAMS_OPEN
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +77,28 @@ def _sse(*, event: str, data: str, event_id: int) -> str:
     return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n"
 
 
-def inbox_stream(*, user, after_id: int | None, keepalive_seconds: float, max_seconds: float):
-    """Server-Sent Events for one person: items created after after_id (a reconnect
-    catches up from the database), then each new item as it is published, with a
-    comment line every keepalive_seconds so proxies keep the connection open and a
-    closed client is noticed. Ends after max_seconds; the browser reconnects by
-    itself with Last-Event-ID."""
+def inbox_stream_open(*, user, after_id: int | None, keepalive_seconds: float, max_seconds: float):
+    """Subscribe to the person's channel and return the stream of Server-Sent Events.
+
+    Subscribing happens here, before any response is sent, so an unreachable Redis is
+    an error the caller can answer (503) rather than a stream that breaks after 200.
+    """
     pubsub = live_client().pubsub(ignore_subscribe_messages=True)
-    # Subscribed before the catch-up query, so nothing falls between the two.
-    pubsub.subscribe(inbox_channel(user.pk))
+    try:
+        # Subscribed before the catch-up query, so nothing falls between the two.
+        pubsub.subscribe(inbox_channel(user.pk))
+    except redis.RedisError:
+        pubsub.close()
+        raise
+    return _inbox_events(pubsub, user, after_id, keepalive_seconds, max_seconds)
+
+
+def _inbox_events(pubsub, user, after_id, keepalive_seconds, max_seconds):
+    """Items created after after_id (a reconnect catches up from the database), then
+    each new item as it is published, with a comment line every keepalive_seconds so
+    proxies keep the connection open and a closed client is noticed. Ends after
+    max_seconds; the browser reconnects by itself with Last-Event-ID."""
+    STREAMS_OPEN.inc()
     try:
         yield f"retry: {settings.INBOX_STREAM_RETRY_MS}\n\n"
         last_id = after_id or 0
@@ -110,4 +124,5 @@ def inbox_stream(*, user, after_id: int | None, keepalive_seconds: float, max_se
                 last_write = time.monotonic()
                 yield ": keep-alive\n\n"
     finally:
+        STREAMS_OPEN.dec()
         pubsub.close()

@@ -6,16 +6,21 @@ is open, at most INBOX_STREAM_MAX_SECONDS: run the web with threads to spare
 """
 
 import json
+import logging
 
+import redis
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from rest_framework import renderers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.errors import error_response
 from apps.common.permissions import IsPerson
 
-from .live import inbox_stream
+from .live import inbox_stream_open
+
+logger = logging.getLogger(__name__)
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -56,15 +61,17 @@ class InboxStreamApi(APIView):
         after_id = _non_negative_int(request.headers.get("Last-Event-ID"))
         if after_id is None:
             after_id = _non_negative_int(request.query_params.get("after"))
-        response = StreamingHttpResponse(
-            inbox_stream(
+        try:
+            events = inbox_stream_open(
                 user=request.user,
                 after_id=after_id,
                 keepalive_seconds=settings.INBOX_STREAM_KEEPALIVE_SECONDS,
                 max_seconds=settings.INBOX_STREAM_MAX_SECONDS,
-            ),
-            content_type="text/event-stream",
-        )
+            )
+        except redis.RedisError:
+            logger.warning("live inbox: Redis unreachable", exc_info=True)
+            return error_response(503, "Live updates are unavailable; try again shortly.")
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response

@@ -10,7 +10,7 @@ delivery) are computed at scrape time instead (see collectors.py).
 import time
 from contextlib import contextmanager
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PUBLISHED = Counter("notifications_events_published_total", "Events recorded by event_publish.", ["event_type"])
 NOTIFICATIONS_CREATED = Counter(
@@ -24,6 +24,11 @@ DELIVERY_TRANSITIONS = Counter(
 )
 DEAD_LETTERS = Counter("notifications_dead_letters_total", "Deliveries that exhausted their retries.", ["channel"])
 TASK_RETRIES = Counter("notifications_task_retries_total", "Celery task retries scheduled.", ["task"])
+
+# Each open stream holds a web thread: this is the figure to size the web's threads by.
+INBOX_STREAMS_OPEN = Gauge(
+    "notifications_inbox_streams_open", "Live inbox streams open now.", multiprocess_mode="livesum"
+)
 
 # From the event's creation to the moment a chunk of its inbox items is committed.
 EVENT_TO_INBOX_SECONDS = Histogram(

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
 
 from apps.events.models import Event
@@ -79,12 +80,14 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
         )
         for index in range(2)
     ]
+    open_before = REGISTRY.get_sample_value("notifications_inbox_streams_open")
     stream = SseStream(
         live_server.url,
         "/api/v1/inbox/stream/?after=0",
         {"Authorization": f"Token {token_for(reader)}", "Last-Event-ID": str(seen.pk)},
     )
     try:
+        assert REGISTRY.get_sample_value("notifications_inbox_streams_open") == open_before + 1
         got = [stream.next_notification(), stream.next_notification()]
         assert [item["title"] for item in got] == ["Missed 0", "Missed 1"]
         assert [item["id"] for item in got] == [item.pk for item in missed]
@@ -93,6 +96,12 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
         assert time.monotonic() - started < 5
     finally:
         stream.close()
+    # The server notices the closed client at its next keep-alive and lets the stream go.
+    wait_until(
+        lambda: REGISTRY.get_sample_value("notifications_inbox_streams_open") == open_before,
+        timeout=10,
+        message="the stream to close",
+    )
 
 
 def free_port():
