@@ -19,7 +19,7 @@ NOTIFICATIONS_CREATED = Counter(
 FANOUT_CHUNKS = Counter("notifications_fanout_chunks_total", "Committed fan-out chunks.", ["event_type"])
 DELIVERY_TRANSITIONS = Counter(
     "notifications_delivery_transitions_total",
-    "Delivery status changes (and pending deliveries created by fan-out), by channel and new status.",
+    "Delivery status changes recorded in the delivery history, by channel and new status.",
     ["channel", "status"],
 )
 DEAD_LETTERS = Counter("notifications_dead_letters_total", "Deliveries that exhausted their retries.", ["channel"])
