@@ -140,7 +140,8 @@ oldest pending delivery per channel) with {RECIPIENTS:,} pending deliveries in t
 median {1000 * median(scrapes):.1f} ms of 5.
 """
     print(body)
-    write_section("ops: cost of observing fan-out", body, "python bench/ops_overhead.py")
+    command = f"BENCH_RECIPIENTS={RECIPIENTS} BENCH_WATCHERS={WATCHERS} BENCH_RUNS={RUNS} python bench/ops_overhead.py"
+    write_section("ops: cost of observing fan-out", body, command)
 
 
 if __name__ == "__main__":
