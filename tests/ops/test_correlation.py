@@ -46,3 +46,26 @@ def test_json_log_line_carries_the_correlation_id():
     assert line["logger"] == "apps.test"
     assert line["correlation_id"] == "abc-123"
     assert "time" in line
+
+
+def test_admin_shows_the_correlation_id_on_events_and_deliveries(client, make_user, event_types):
+    from django.utils import timezone
+
+    from apps.delivery.models import Delivery
+    from apps.notifications.models import UserNotification
+
+    admin = make_user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(admin)
+    event = Event.objects.create(event_type=event_types["scenario.created"], data={}, correlation_id="req-admin-1")
+    item = UserNotification.objects.create(event=event, user=admin, title="t", created_at=timezone.now())
+    delivery = Delivery.objects.create(
+        notification=item, channel="email", created_at=timezone.now(), updated_at=timezone.now()
+    )
+
+    assert "req-admin-1" in client.get(f"/admin/events/event/{event.pk}/change/").content.decode()
+    assert "req-admin-1" in client.get(f"/admin/delivery/delivery/{delivery.pk}/change/").content.decode()
+    found = client.get("/admin/delivery/delivery/?q=req-admin-1").content.decode()
+    assert f"/admin/delivery/delivery/{delivery.pk}/change/" in found
+    assert client.get("/admin/delivery/delivery/add/").status_code == 200
