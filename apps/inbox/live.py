@@ -97,7 +97,23 @@ def inbox_stream_open(*, user, after_id: int | None, keepalive_seconds: float, m
     except redis.RedisError:
         pubsub.close()
         raise
-    return _inbox_events(pubsub, user, after_id, keepalive_seconds, max_seconds)
+    return _InboxStream(pubsub, _inbox_events(pubsub, user, after_id, keepalive_seconds, max_seconds))
+
+
+class _InboxStream:
+    """The response body. Its close() also releases the subscription when the body was
+    never iterated (a generator that never started runs no `finally`)."""
+
+    def __init__(self, pubsub, events):
+        self.pubsub = pubsub
+        self.events = events
+
+    def __iter__(self):
+        return self.events
+
+    def close(self):
+        self.events.close()
+        self.pubsub.close()
 
 
 def _inbox_events(pubsub, user, after_id, keepalive_seconds, max_seconds):
