@@ -15,6 +15,28 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 accesslog = "-"
+# The request id the web echoed (X-Request-ID), so access lines join the app's log lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+if os.environ.get("LOG_FORMAT", "json") != "plain":
+    # Gunicorn's own and access lines as JSON, like the rest of the service's logs.
+    _console = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["correlation_id"],
+        "stream": "ext://sys.stdout",
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"correlation_id": {"()": "apps.ops.logs.CorrelationIdFilter"}},
+        "formatters": {"json": {"()": "apps.ops.logs.ServiceJsonFormatter"}},
+        "handlers": {"console": _console},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
 
 
 def child_exit(server, worker):

@@ -22,12 +22,17 @@ from ..worker import ROOT, wait_until
 from ..worker import test_database_url as worker_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+GUNICORN_LOG = ROOT / ".pytest_cache" / "gunicorn.log"
 
 
 @pytest.fixture(autouse=True)
 def short_keepalive(settings):
     # A closed client is noticed at the next keep-alive write.
     settings.INBOX_STREAM_KEEPALIVE_SECONDS = 1
+
+
+def streams_open():
+    return REGISTRY.get_sample_value("notifications_inbox_streams_open")
 
 
 def token_for(user):
@@ -80,14 +85,15 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
         )
         for index in range(2)
     ]
-    open_before = REGISTRY.get_sample_value("notifications_inbox_streams_open")
+    # Streams of earlier tests end at their next keep-alive: start from none open.
+    wait_until(lambda: streams_open() == 0, timeout=10, message="earlier streams to close")
     stream = SseStream(
         live_server.url,
         "/api/v1/inbox/stream/?after=0",
         {"Authorization": f"Token {token_for(reader)}", "Last-Event-ID": str(seen.pk)},
     )
     try:
-        assert REGISTRY.get_sample_value("notifications_inbox_streams_open") == open_before + 1
+        assert streams_open() == 1
         got = [stream.next_notification(), stream.next_notification()]
         assert [item["title"] for item in got] == ["Missed 0", "Missed 1"]
         assert [item["id"] for item in got] == [item.pk for item in missed]
@@ -97,11 +103,7 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
     finally:
         stream.close()
     # The server notices the closed client at its next keep-alive and lets the stream go.
-    wait_until(
-        lambda: REGISTRY.get_sample_value("notifications_inbox_streams_open") == open_before,
-        timeout=10,
-        message="the stream to close",
-    )
+    wait_until(lambda: streams_open() == 0, timeout=10, message="the stream to close")
 
 
 def free_port():
@@ -110,8 +112,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn_server():
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup):
+    """One gunicorn (gthread, from gunicorn.conf.py) on the test database."""
     port = free_port()
     env = {
         **os.environ,
@@ -122,7 +125,7 @@ def gunicorn_server():
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
     }
-    log_path = ROOT / ".pytest_cache" / "gunicorn.log"
+    log_path = GUNICORN_LOG
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -153,3 +156,21 @@ def gunicorn_server():
 
 def test_stream_under_gunicorn(gunicorn_server, celery_worker, make_user, subscribe, event_types):
     stream_receives_new_scenario(gunicorn_server, make_user, subscribe, event_types, "Live on gunicorn")
+
+
+def test_gunicorn_access_lines_are_json_with_the_request_id(gunicorn_server):
+    request_id = f"gunicorn-{time.time_ns()}"
+    request = urllib.request.Request(f"{gunicorn_server}/health/", headers={"X-Request-ID": request_id})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["X-Request-ID"] == request_id
+
+    def access_line():
+        for raw in GUNICORN_LOG.read_text(errors="replace").splitlines():
+            if request_id in raw and raw.startswith("{"):
+                return json.loads(raw)
+        return None
+
+    line = wait_until(access_line, timeout=10, message="the access log line")
+    assert line["logger"] == "gunicorn.access"
+    assert '"GET /health/ HTTP/1.1" 200' in line["message"]
+    assert line["message"].endswith(f"request_id={request_id}")
