@@ -5,4 +5,6 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DEBUG=true python manage.py collectstatic --noinput
+# The shared multiprocess metrics volume takes this directory's owner when created.
+RUN mkdir -p /run/metrics && chown nobody /run/metrics
 USER nobody

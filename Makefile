@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DEBUG ?= true
 export REDIS_URL ?= redis://127.0.0.1:6379/0
+# Prometheus multiprocess files of the processes `make run` starts (emptied at each start).
+METRICS_DIR ?= $(CURDIR)/.run/metrics
 
 .PHONY: run test lint bench migrate demo clean
 
@@ -23,10 +25,11 @@ demo: migrate
 run: $(VENV)/.installed
 	@$(PY) scripts/check_redis.py
 	@$(MAKE) --no-print-directory demo
-	@echo "Web:    http://127.0.0.1:8000/api/v1/  (admin: http://127.0.0.1:8000/admin/)"
-	@echo "Flower: http://127.0.0.1:5555/"
-	@echo "Ctrl-C stops everything."
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start
+	@rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	@echo "Starting web, worker, beat and flower; the service says when it is ready. Ctrl-C stops everything."
+	@export PATH="$(abspath $(VENV))/bin:$$PATH" PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)"; \
+	  python scripts/wait_ready.py & \
+	  exec honcho start
 
 test: $(VENV)/.installed
 	@REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) scripts/check_redis.py
@@ -39,4 +42,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/fanout.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 test_db.sqlite3
+	rm -rf $(VENV) db.sqlite3 test_db.sqlite3 .run

@@ -1,6 +1,7 @@
 """Settings, all read from the environment (see .env.example)."""
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "django_prometheus",
     "django_celery_beat",
     "templated_mail",
     "apps.common",
@@ -42,9 +44,13 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.delivery",
     "apps.scenarios",
+    "apps.ops",
+    "apps.inbox",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.ops.correlation.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "notifications_project.urls"
@@ -95,7 +102,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-LOGIN_URL = "/admin/login/"
 
 # Bodies larger than this answer 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)
@@ -173,12 +179,27 @@ FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
 
+# --- Operations: logs, metrics, web inbox ----------------------------------
+# One JSON object per line (LOG_FORMAT=plain for a human-readable console), each with
+# the correlation id of the request or task it was written for.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "filters": {"correlation_id": {"()": "apps.ops.logs.CorrelationIdFilter"}},
+    "formatters": {
+        "json": {"()": "apps.ops.logs.ServiceJsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["correlation_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
 # --- Delivery dispatch -----------------------------------------------------
@@ -260,3 +281,22 @@ RETENTION_INTERVAL_SECONDS = env.int("RETENTION_INTERVAL_SECONDS", default=3600)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 # A periodic run holds a Redis lock this long at most (two beats never run one slot twice).
 PERIODIC_LOCK_TIMEOUT_SECONDS = env.int("PERIODIC_LOCK_TIMEOUT_SECONDS", default=300)
+# Prometheus multiprocess mode: every web and worker process writes its figures here
+# and /metrics adds them up. Empty: each process reports only itself. The directory
+# must be emptied when the whole service (re)starts (`make run` and compose do).
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# The web inbox: Django session sign-in, then /inbox/.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/inbox/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Live stream (/api/v1/inbox/stream/): each open stream holds a web thread; it sends a
+# comment every KEEPALIVE seconds and closes after MAX seconds (the browser reconnects).
+INBOX_STREAM_KEEPALIVE_SECONDS = env.float("INBOX_STREAM_KEEPALIVE_SECONDS", default=15)
+INBOX_STREAM_MAX_SECONDS = env.float("INBOX_STREAM_MAX_SECONDS", default=300)
+INBOX_STREAM_RETRY_MS = env.int("INBOX_STREAM_RETRY_MS", default=3000)
+# Pub/sub channels ignore Redis's database number: the prefix keeps deployments apart.
+INBOX_PUBSUB_PREFIX = env("INBOX_PUBSUB_PREFIX", default="") or (
+    f"notifications:{urlparse(REDIS_URL).path.strip('/') or '0'}:"
+)

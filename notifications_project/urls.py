@@ -16,6 +16,9 @@ urlpatterns = [
     path("api/v1/", include("apps.templating.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("apps.ops.urls")),
+    path("", include("apps.inbox.urls")),
+    path("api/v1/", include("apps.inbox.api_urls")),
 ]
 
 handler400 = "apps.common.errors.handler400"

@@ -76,12 +76,22 @@ def client_for():
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """One real worker process for the session, consuming every queue."""
-    with django_db_blocker.unblock():
-        worker = Worker("session", queues=SESSION_QUEUES).start()
-    yield worker
-    worker.stop()
+def _session_worker():
+    holder = {}
+    yield holder
+    if holder:
+        holder["worker"].stop()
+
+
+@pytest.fixture
+def celery_worker(_session_worker, django_db_setup, django_db_blocker):
+    """One real worker process shared by the tests, consuming every queue but the
+    provider ones; started again when a test that needs its queues to itself stopped it."""
+    worker = _session_worker.get("worker")
+    if worker is None or not worker.alive:
+        with django_db_blocker.unblock():
+            worker = _session_worker["worker"] = Worker("session", queues=SESSION_QUEUES).start()
+    return worker
 
 
 @pytest.fixture

@@ -25,6 +25,16 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# Workers this test process started and has not stopped.
+_live: set["Worker"] = set()
+
+
+def stop_all_workers() -> None:
+    """Stop every worker this process started (the session worker restarts on demand)."""
+    for worker in list(_live):
+        worker.stop()
+
+
 class Worker:
     def __init__(self, name: str, queues: str = ALL_QUEUES, concurrency: int = 2, env: dict | None = None):
         self.name = f"{name}-{os.getpid()}@%h"
@@ -34,7 +44,15 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / ".pytest_cache" / f"worker-{name}.log"
 
-    def start(self, timeout: float = 60) -> "Worker":
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 60, exclusive: bool = False) -> "Worker":
+        """Start and wait for a ping. exclusive: stop every other worker first, so no
+        one else takes tasks from this worker's queues."""
+        if exclusive:
+            stop_all_workers()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
@@ -76,17 +94,20 @@ class Worker:
                 raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log_path}")
             replies = app.control.ping(destination=[hostname], timeout=0.5)
             if replies:
+                _live.add(self)
                 return self
         raise RuntimeError(f"worker did not answer a ping in {timeout}s; see {self.log_path}")
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children), no cleanup."""
-        if self.process and self.process.poll() is None:
+        _live.discard(self)
+        if self.alive:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+        _live.discard(self)
+        if self.alive:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(20)

@@ -18,11 +18,24 @@ class DeliveryEventInline(admin.TabularInline):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ("id", "channel", "status", "attempts", "notification", "updated_at", "sent_at")
     list_filter = ("status", "channel")
-    search_fields = ("provider_message_id", "notification__user__username")
+    search_fields = ("provider_message_id", "notification__user__username", "notification__event__correlation_id")
     raw_id_fields = ("notification",)
-    readonly_fields = ("attempts", "last_error", "provider_message_id", "created_at", "updated_at", "sent_at")
+    readonly_fields = (
+        "attempts",
+        "last_error",
+        "provider_message_id",
+        "created_at",
+        "updated_at",
+        "sent_at",
+        "correlation_id",
+    )
     inlines = [DeliveryEventInline]
     actions = ["requeue"]
+
+    @admin.display(description="Correlation id")
+    def correlation_id(self, obj):
+        # The request that published the event this delivery came from.
+        return obj.notification.event.correlation_id
 
     @admin.action(description="Requeue selected dead or failed deliveries")
     def requeue(self, request, queryset):

@@ -10,7 +10,7 @@ from django.db import transaction
 from apps.common.channels import Channel
 
 from .models import Delivery, DeliveryEvent, DeliveryStatus
-from .services import delivery_transition
+from .services import delivery_history_record, delivery_transition
 
 # Twilio MessageStatus → our final status. Others (queued, sending, sent, ...) are
 # steps on the way and only recorded.
@@ -40,7 +40,7 @@ def _record_once(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -
         Delivery.objects.select_for_update().filter(pk=delivery_id).values_list("pk", flat=True).first()
         if DeliveryEvent.objects.filter(delivery_id=delivery_id, status=status, **dedupe).exists():
             return False
-        DeliveryEvent.objects.create(delivery_id=delivery_id, status=status, detail=detail)
+        delivery_history_record([DeliveryEvent(delivery_id=delivery_id, status=status, detail=detail)])
         return True
 
 

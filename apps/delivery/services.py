@@ -5,6 +5,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .signals import delivery_history_recorded
+
+
+def delivery_history_record(events: list[DeliveryEvent]) -> None:
+    """Write history rows; listeners hear of them once the transaction commits."""
+    if not events:
+        return
+    DeliveryEvent.objects.bulk_create(events)
+    transaction.on_commit(lambda: delivery_history_recorded.send(sender=DeliveryEvent, events=events))
 
 
 @transaction.atomic
@@ -24,7 +33,7 @@ def delivery_transition(
         fields.setdefault("sent_at", now)
     if not queryset.update(status=to_status, updated_at=now, **fields):
         return False
-    DeliveryEvent.objects.create(delivery_id=delivery_id, status=to_status, detail=detail or {})
+    delivery_history_record([DeliveryEvent(delivery_id=delivery_id, status=to_status, detail=detail or {})])
     return True
 
 
@@ -90,7 +99,7 @@ def deliveries_recover_stuck(*, older_than_seconds: float) -> int:
             )
             if to_status == DeliveryStatus.PENDING:
                 by_channel.setdefault(channel, []).append(delivery_id)
-        DeliveryEvent.objects.bulk_create(history)
+        delivery_history_record(history)
         _enqueue_on_commit(by_channel)
     return len(stuck)
 
@@ -211,6 +220,6 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
                     )
                 )
         _write_rows(changed, now)
-        DeliveryEvent.objects.bulk_create(history)
+        delivery_history_record(history)
     plan = {step: [pk for pk in ids if pk in rows] for step, ids in plan.items()}
     return plan

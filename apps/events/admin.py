@@ -23,7 +23,7 @@ class EventAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("fanout_state", "event_type")
-    search_fields = ("idempotency_key", "subject_id")
+    search_fields = ("idempotency_key", "subject_id", "correlation_id")
     raw_id_fields = ("actor",)
     readonly_fields = (
         "fanout_state",
@@ -31,6 +31,7 @@ class EventAdmin(admin.ModelAdmin):
         "fanout_heartbeat_at",
         "fanned_out_at",
         "recipient_count",
+        "correlation_id",
         "created_at",
     )
     date_hierarchy = "created_at"

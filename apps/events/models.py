@@ -55,6 +55,9 @@ class Event(models.Model):
     fanout_heartbeat_at = models.DateTimeField(null=True, blank=True)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
+    # The X-Request-ID of the request (or the id of the task) that published it; its
+    # notifications and deliveries are traced back to it through the event.
+    correlation_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.accounts.models import Profile
 from apps.delivery.dispatch import deliveries_enqueue
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
+from apps.delivery.services import delivery_history_record
 from apps.events.models import Event, FanoutState
 from apps.events.services import event_type_ensure
 from apps.notifications.models import UserNotification
@@ -126,18 +127,24 @@ def digest_build(*, user_id: int, channel: str, preference: Preference | None, p
             notification=notification, channel=channel, created_at=now, updated_at=now, not_before=hold
         )
         if rendered.fallback_reason:
-            DeliveryEvent.objects.create(
-                delivery=digest, status="template_fallback", detail={"reason": rendered.fallback_reason}
+            delivery_history_record(
+                [
+                    DeliveryEvent(
+                        delivery=digest, status="template_fallback", detail={"reason": rendered.fallback_reason}
+                    )
+                ]
             )
         item_ids = [d.pk for d in items]
         Delivery.objects.filter(pk__in=item_ids).update(
             status=DeliveryStatus.CANCELLED, last_error="digested", updated_at=now
         )
-        DeliveryEvent.objects.bulk_create(
-            DeliveryEvent(
-                delivery_id=pk, status=DeliveryStatus.CANCELLED, detail={"reason": "digested", "digest": digest.pk}
-            )
-            for pk in item_ids
+        delivery_history_record(
+            [
+                DeliveryEvent(
+                    delivery_id=pk, status=DeliveryStatus.CANCELLED, detail={"reason": "digested", "digest": digest.pk}
+                )
+                for pk in item_ids
+            ]
         )
         if hold is None:
             transaction.on_commit(lambda: deliveries_enqueue(channel=channel, delivery_ids=[digest.pk]))

@@ -31,6 +31,11 @@ def dead(make_user, event_types):
     }
 
 
+def enqueues(callbacks):
+    """The on-commit callbacks that enqueue dispatch (others record metrics)."""
+    return [c for c in callbacks if "enqueue" in c.__qualname__]
+
+
 def statuses(deliveries):
     return {name: Delivery.objects.get(pk=d.pk).status for name, d in deliveries.items()}
 
@@ -40,7 +45,7 @@ def test_requeue_dead_by_channel_and_since_enqueues_after_commit(dead, django_ca
     with django_capture_on_commit_callbacks() as callbacks:
         call_command("requeue_dead", channel="email", since="2d")
     assert statuses(dead) == {"old_email": "dead", "new_email": "pending", "sms": "dead", "sent": "sent"}
-    assert len(callbacks) == 1  # one enqueue, for the email channel, once committed
+    assert len(enqueues(callbacks)) == 1  # one enqueue, for the email channel, once committed
     requeued = Delivery.objects.get(pk=dead["new_email"].pk)
     assert requeued.attempts == 0
     assert requeued.events.get().detail == {"requeued_by": "requeue_dead"}
@@ -60,7 +65,7 @@ def test_admin_requeue_action_requeues_only_dead_or_failed(dead, admin_client, d
         )
     assert response.status_code == 200 and b"Requeued 3 deliveries" in response.content
     assert statuses(dead) == {"old_email": "pending", "new_email": "pending", "sms": "pending", "sent": "sent"}
-    assert len(callbacks) == 2  # email and sms
+    assert len(enqueues(callbacks)) == 2  # email and sms
     # The dead filter lists what is left to look at.
     listing = admin_client.get(reverse("admin:delivery_delivery_changelist") + "?status__exact=dead")
     assert listing.status_code == 200 and b"0 deliveries" in listing.content

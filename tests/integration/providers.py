@@ -24,7 +24,7 @@ def reset_resilience_state() -> None:
 @contextlib.contextmanager
 def provider_worker(name: str, env: dict):
     reset_resilience_state()
-    worker = Worker(name, queues=PROVIDER_WORKER_QUEUES, concurrency=2, env=env).start()
+    worker = Worker(name, queues=PROVIDER_WORKER_QUEUES, concurrency=2, env=env).start(exclusive=True)
     try:
         yield worker
     finally:

@@ -36,7 +36,7 @@ def make_audience(event_type, count):
 def test_sigkill_mid_fan_out_then_a_new_worker_gives_exactly_one_item_each(event_types):
     created = event_types["scenario.created"]
     make_audience(created, RECIPIENTS)
-    first = Worker("crash-1", queues="fanout", concurrency=1, env=CRASH_ENV).start()
+    first = Worker("crash-1", queues="fanout", concurrency=1, env=CRASH_ENV).start(exclusive=True)
     try:
         event, _ = event_publish(event_type=created, data={"name": "Big"})  # autocommit: enqueued now
         wait_until(lambda: UserNotification.objects.filter(event=event).count() >= 2_000, timeout=60, interval=0.01)

@@ -22,7 +22,7 @@ def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, mak
     try:
         user = make_user("stall-1")
         subscribe(user, event_types["scenario.created"], channel=Channel.EMAIL)
-        first = Worker("doomed", queues=PROVIDER_WORKER_QUEUES, env=env).start()
+        first = Worker("doomed", queues=PROVIDER_WORKER_QUEUES, env=env).start(exclusive=True)
         event, _ = event_publish(event_type="scenario.created", data={"name": "Stuck"})
         delivery = wait_until(lambda: Delivery.objects.filter(notification__event=event).first(), message="delivery")
         wait_until(lambda: "stall-1@example.com" in sink.stalled, message="the send to hang")

@@ -1,0 +1,19 @@
+import logging
+
+from django.dispatch import receiver
+
+from apps.notifications.signals import fan_out_chunk_committed
+
+from .live import inbox_live_publish_chunk
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(fan_out_chunk_committed, dispatch_uid="inbox.live_publish")
+def publish_new_items(sender, event_id, after_user_id, upto_user_id, **kwargs):
+    # Live updates are a convenience: the items are committed and on the page at the
+    # next load, so a Redis hiccup is logged, never raised into the fan-out.
+    try:
+        inbox_live_publish_chunk(event_id=event_id, after_user_id=after_user_id, upto_user_id=upto_user_id)
+    except Exception:
+        logger.exception("live publish of event %s failed", event_id)

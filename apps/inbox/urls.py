@@ -1,0 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="inbox/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("inbox/", views.inbox_page, name="inbox-page"),
+    path("inbox/read-all/", views.inbox_read_all, name="inbox-page-read-all"),
+    path(
+        "inbox/<int:notification_id>/<slug:action>/",
+        views.inbox_item_action,
+        name="inbox-page-item-action",
+    ),
+]

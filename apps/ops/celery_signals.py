@@ -1,0 +1,51 @@
+"""Celery hooks: the correlation id travels in each task message's headers, and the
+worker logs through the project's JSON logging instead of Celery's own set-up."""
+
+import contextlib
+import logging.config
+
+from celery import signals
+from django.conf import settings
+
+from . import metrics
+from .correlation import correlation_id_get, correlation_id_new, correlation_id_reset, correlation_id_set
+
+# Not "correlation_id": Celery already uses that name for the task id.
+HEADER = "x_request_id"
+_tokens = {}
+
+
+@signals.setup_logging.connect(dispatch_uid="ops.setup_logging")
+def use_django_logging(**kwargs):
+    # Connecting this signal stops Celery from replacing the root handlers.
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@signals.before_task_publish.connect(dispatch_uid="ops.publish_correlation_id")
+def add_correlation_id(headers=None, **kwargs):
+    """A task published while handling a request (or another task) carries its id."""
+    correlation_id = correlation_id_get()
+    if correlation_id and headers is not None and not headers.get(HEADER):
+        headers[HEADER] = correlation_id
+
+
+@signals.task_prerun.connect(dispatch_uid="ops.task_correlation_id")
+def enter_correlation_id(task_id=None, task=None, **kwargs):
+    # A task nobody asked for in a request (beat, a retry of an old message) starts
+    # its own id, so its log lines still belong together.
+    correlation_id = getattr(task.request, HEADER, None) or correlation_id_new()
+    _tokens[task_id] = correlation_id_set(correlation_id)
+
+
+@signals.task_postrun.connect(dispatch_uid="ops.task_correlation_id_end")
+def leave_correlation_id(task_id=None, **kwargs):
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        # Set in another context (a thread pool): nothing to restore there.
+        with contextlib.suppress(ValueError):
+            correlation_id_reset(token)
+
+
+@signals.task_retry.connect(dispatch_uid="ops.task_retry_metric")
+def count_retry(sender=None, **kwargs):
+    metrics.TASK_RETRIES.labels(task=getattr(sender, "name", "unknown")).inc()

@@ -1,0 +1,47 @@
+"""Gunicorn settings (read from the working directory by default).
+
+Threads, not only processes: each open live inbox stream (Server-Sent Events) holds
+one thread for up to INBOX_STREAM_MAX_SECONDS, and the gthread worker keeps answering
+the arbiter's heartbeat while its threads stream, so long streams are not killed as
+"stuck". Capacity = WEB_CONCURRENCY × GUNICORN_THREADS concurrent requests + streams.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+accesslog = "-"
+# The request id the web echoed (X-Request-ID), so access lines join the app's log lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+if os.environ.get("LOG_FORMAT", "json") != "plain":
+    # Gunicorn's own and access lines as JSON, like the rest of the service's logs.
+    _console = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["correlation_id"],
+        "stream": "ext://sys.stdout",
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"correlation_id": {"()": "apps.ops.logs.CorrelationIdFilter"}},
+        "formatters": {"json": {"()": "apps.ops.logs.ServiceJsonFormatter"}},
+        "handlers": {"console": _console},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def child_exit(server, worker):
+    # Multiprocess metrics: let gauges of a dead worker go (counters keep their totals).
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,109 @@
+"""End to end in headless Chromium: a person watches their inbox while someone else
+creates a scenario through the API; the item arrives without a reload (SSE over Redis
+pub/sub from a real worker), they mark it read and the bell's count drops."""
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from rest_framework.authtoken.models import Token
+
+from apps.notifications.models import UserNotification
+
+from ..worker import ROOT, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = ROOT / ".pytest_cache" / "inbox-e2e.png"
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # are ordinary blocking calls between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Django keeps a connection per context and the browser's loop makes a new context:
+    # close the connections of both, or one stays open past the database teardown.
+    connections.close_all()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            browser.close()
+            connections.close_all()
+
+
+def create_scenario(base_url, author, name):
+    token = Token.objects.create(user=author).key
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/scenarios/",
+        data=json.dumps({"name": name}).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def test_notification_arrives_live_and_mark_read_drops_the_count(
+    browser_page, live_server, celery_worker, settings, make_user, subscribe, event_types
+):
+    settings.INBOX_STREAM_KEEPALIVE_SECONDS = 1
+    page = browser_page
+    alice, bob = make_user("alice"), make_user("bob")
+    subscribe(alice, event_types["scenario.created"])
+
+    page.goto(f"{live_server.url}/inbox/")
+    assert page.url.startswith(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("secret-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+    page.wait_for_selector("body[data-stream='open']")
+    badge = page.locator("#unread-count")
+    assert badge.inner_text() == "0"
+    assert page.get_by_text("Nothing here yet.").is_visible()
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+    create_scenario(live_server.url, bob, "Checkout flow")
+
+    item = page.locator("#items li").filter(has_text='Scenario "Checkout flow" created')
+    item.wait_for()
+    wait_until(lambda: badge.inner_text() == "1", timeout=10, message="the bell to show 1")
+    assert page.evaluate("window.sameDocument") is True
+    assert "Checkout flow" in page.locator("#live-announcer").inner_text()
+    assert "unread" in (item.get_attribute("class") or "")
+
+    item.get_by_role("button", name="Mark read").click()
+    wait_until(lambda: badge.inner_text() == "0", timeout=10, message="the bell to drop to 0")
+    item.get_by_role("button", name="Mark unread").wait_for()
+    assert "unread" not in (item.get_attribute("class") or "")
+    assert page.evaluate("window.sameDocument") is True
+    assert UserNotification.objects.get(user=alice).read_at is not None
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    print(f"screenshot: {SCREENSHOT}")

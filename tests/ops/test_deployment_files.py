@@ -1,0 +1,142 @@
+"""docker-compose.yml and the Procfile: no container engine runs here, so these check
+the file's structure and that every command it runs exists in the project."""
+
+import importlib
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = {name: service for name, service in SERVICES.items() if service.get("image") == "notification-service"}
+QUEUES = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+
+def import_target(target: str):
+    """`package.module:attribute` (or a module alone) → the object."""
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def option(argv, *names):
+    for index, arg in enumerate(argv):
+        for name in names:
+            if arg == name:
+                return argv[index + 1]
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def check_command(command: str) -> set[str]:
+    """Assert each part of a shell command exists here; returns the queues it consumes."""
+    words = shlex.split(command)
+    if words[:2] == ["sh", "-c"]:
+        return check_command(words[2])
+    queues = set()
+    commands = [[]]
+    for word in words:
+        if word == "&&":
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    for argv in commands:
+        if argv[0] == "sh":
+            script = ROOT / argv[1]
+            assert script.is_file(), f"{script} is missing"
+            for line in script.read_text().splitlines():
+                if line.strip().startswith("exec "):
+                    check_command(line.strip()[len("exec ") :])
+            continue
+        if argv[0] in ("find", "rm", "mkdir"):
+            continue
+        if argv[0] == "celery":
+            app_module = option(argv, "-A", "--app")
+            assert import_target(f"{app_module}.celery:app").main == "notifications_project"
+            if "worker" in argv:
+                consumed = set(option(argv, "-Q", "--queues").split(","))
+                assert consumed <= QUEUES, f"unknown queues {consumed - QUEUES}"
+                queues |= consumed
+            elif "beat" in argv:
+                assert import_target(option(argv, "--scheduler", "-S"))
+            else:
+                assert "flower" in argv, f"unexpected celery command {command!r}"
+                importlib.import_module("flower")
+            continue
+        if argv[0] == "gunicorn":
+            assert callable(import_target(argv[1]))
+            assert (ROOT / "gunicorn.conf.py").is_file()
+            continue
+        if argv[0] == "python":
+            assert argv[1] == "manage.py", command
+            assert argv[2] in get_commands(), f"no management command {argv[2]!r}"
+            continue
+        pytest.fail(f"unknown program in {command!r}")
+    return queues
+
+
+def test_compose_has_every_process_and_its_backing_services():
+    assert {"web", "beat", "flower", "postgres", "redis", "mailpit", "migrate"} <= set(SERVICES)
+    workers = [name for name, service in APP_SERVICES.items() if " worker " in service["command"]]
+    assert len(workers) >= 3, "workers are split by queue group"
+
+
+def test_app_services_share_one_block():
+    shared = COMPOSE["x-app"]
+    assert set(APP_SERVICES) == {"migrate", "web", "beat", "flower", *(n for n in SERVICES if n.startswith("worker"))}
+    for name, service in APP_SERVICES.items():
+        for key in ("build", "env_file", "volumes"):
+            assert service[key] == shared[key], f"{name}.{key} differs from x-app"
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://"), name
+        assert service["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/run/metrics", name
+    assert shared["volumes"] == ["metrics:/run/metrics"]
+    assert "metrics" in COMPOSE["volumes"]
+
+
+def test_every_command_exists_and_every_queue_has_a_worker():
+    consumed = set()
+    for service in APP_SERVICES.values():
+        consumed |= check_command(service["command"])
+    assert consumed == QUEUES, f"queues nobody consumes: {QUEUES - consumed}"
+
+
+def test_exactly_one_beat():
+    beats = [name for name, service in APP_SERVICES.items() if " beat " in service["command"]]
+    assert beats == ["beat"]
+    assert SERVICES["beat"]["deploy"]["replicas"] == 1
+
+
+def test_long_running_services_have_healthchecks_and_start_after_migrations():
+    for name in ["web", "flower", "postgres", "redis", "mailpit", *(n for n in SERVICES if n.startswith("worker"))]:
+        assert SERVICES[name]["healthcheck"]["test"], name
+    for name, service in APP_SERVICES.items():
+        if name != "migrate":
+            assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+    assert "/health/" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+
+
+def test_worker_healthchecks_ping_their_own_worker():
+    for name, service in APP_SERVICES.items():
+        if name.startswith("worker"):
+            worker_name = option(shlex.split(service["command"]), "-n")
+            assert worker_name == f"{service['environment']['WORKER_NAME']}@%h", name
+            assert "inspect ping" in service["healthcheck"]["test"][1]
+
+
+def test_flower_requires_basic_auth():
+    assert SERVICES["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+
+
+def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
+    processes = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert set(processes) == {"web", "worker", "beat", "flower"}
+    consumed = set()
+    for command in processes.values():
+        consumed |= check_command(command.replace("${PORT:-8000}", "8000").replace("${WORKER_CONCURRENCY:-2}", "2"))
+    assert consumed == QUEUES
