@@ -12,6 +12,11 @@ def default_periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
+        "Delivery sweeper: recover stuck and stale deliveries": (
+            "delivery.sweep_stuck",
+            settings.DELIVERY_SWEEP_INTERVAL_SECONDS,
+            "maintenance",
+        ),
     }
 
 

@@ -1,0 +1,15 @@
+from django.db import migrations
+
+from apps.events.periodic import periodic_tasks_ensure
+
+
+def create_periodic_tasks(apps, schema_editor):
+    periodic_tasks_ensure(
+        interval_model=apps.get_model("django_celery_beat", "IntervalSchedule"),
+        task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("delivery", "0002_delivery_not_before"), ("events", "0002_periodic_tasks")]
+    operations = [migrations.RunPython(create_periodic_tasks, migrations.RunPython.noop)]
