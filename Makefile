@@ -6,7 +6,7 @@ PYTHON ?= python3
 export DEBUG ?= true
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench migrate demo clean
+.PHONY: run test chaos lint bench migrate demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	@REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) scripts/check_redis.py
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Kills and restarts real processes on a private PostgreSQL and Redis the tests start
+# themselves (tests/chaos/conftest.py); about 6 minutes.
+chaos: $(VENV)/.installed
+	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -31,6 +31,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def clean_redis():
+    """The shared test Redis is not used here: each test empties the private one (broker)."""
+
+
 @pytest.fixture(scope="session")
 def chaos_workdir():
     path = private_workdir("chaos-")

@@ -69,6 +69,7 @@ def sink(request):
     sink.close()
 
 
+@pytest.mark.timeout(480)
 def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types, sink, settings):
     for name, value in BEAT_SETTINGS.items():
         setattr(settings, name, value)
