@@ -1,4 +1,5 @@
 import re
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -69,3 +70,19 @@ def recovered_ids(deliveries) -> set[int]:
 
 def status_counts(queryset) -> dict:
     return dict(Counter(Delivery.objects.filter(pk__in=queryset.values("pk")).values_list("status", flat=True)))
+
+
+def busiest_pool_child(worker, sample: float = 0.2) -> int:
+    """The pool child that used the most CPU over `sample` seconds: the one at work."""
+
+    def cpu(pid: int) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return -1
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    pids = worker.pool_pids
+    before = {pid: cpu(pid) for pid in pids}
+    time.sleep(sample)
+    return max(pids, key=lambda pid: cpu(pid) - before[pid])

@@ -27,7 +27,7 @@ from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
 
 from ..worker import Worker, wait_until
-from .helpers import make_audience, recovered_ids, run_id, sent_twice
+from .helpers import busiest_pool_child, make_audience, recovered_ids, run_id, sent_twice
 from .sinks import SINKS
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
@@ -106,7 +106,7 @@ def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types,
                 kills.append(("main", *progress))
                 workers.append(start(number + 1))
             else:
-                os.kill(rng.choice(worker.pool_pids), signal.SIGKILL)
+                os.kill(busiest_pool_child(worker), signal.SIGKILL)
                 kills.append(("child", *progress))
         print(f"seed {seed}; kills (what, inbox items, sent deliveries): {kills}")
 
