@@ -47,9 +47,10 @@ WORKER_ENV = {
 BEAT_EVERY = 3.0
 BEAT_SETTINGS = {
     "OUTBOX_RELAY_GRACE_SECONDS": 10,
-    # Above the time the dispatch backlog waits in the queue, so that only deliveries
-    # whose message was really lost are sent to the queue again.
-    "DELIVERY_STALE_PENDING_SECONDS": 120,
+    # Short, so that a delivery whose message was lost (a kill between a chunk's commit
+    # and its enqueue) is not waited for long; one still queued is enqueued twice, which
+    # costs a claim that finds nothing.
+    "DELIVERY_STALE_PENDING_SECONDS": 45,
     "DELIVERY_STUCK_SENDING_SECONDS": 120,
 }
 
