@@ -8,7 +8,7 @@ export REDIS_URL ?= redis://127.0.0.1:6379/0
 # Prometheus multiprocess files of the processes `make run` starts (emptied at each start).
 METRICS_DIR ?= $(CURDIR)/.run/metrics
 
-.PHONY: run test lint bench migrate demo clean
+.PHONY: run test chaos lint bench migrate demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,16 @@ test: $(VENV)/.installed
 	@REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) scripts/check_redis.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Kills and restarts real processes on a private PostgreSQL and Redis the tests start
+# themselves (tests/chaos/conftest.py); about 6 minutes.
+chaos: $(VENV)/.installed
+	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 bench: $(VENV)/.installed
-	$(PY) bench/fanout.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 test_db.sqlite3 .run

@@ -2,6 +2,7 @@
 docs/BENCHMARKS.md (between `<!-- bench:NAME -->` markers) so each benchmark owns its part."""
 
 import datetime
+import json
 import os
 import platform
 import re
@@ -50,18 +51,46 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def write_section(name: str, body: str, command: str) -> None:
-    """Replace (or append) this benchmark's section of docs/BENCHMARKS.md."""
+def write_section(name: str, body: str, command: str, figures: list[tuple[str, str]] | None = None) -> None:
+    """Replace (or append) this benchmark's section of docs/BENCHMARKS.md. `figures` are
+    its headline (what, median) pairs, gathered into the summary table by write_summary."""
     stamp = datetime.date.today().isoformat()
+    meta = {"command": command, "machine": machine(), "date": stamp, "figures": figures or []}
     section = (
         f"<!-- bench:{name} -->\n## {name}\n\n"
         f"- Command: `{command}`\n- Machine: {machine()}\n- Date: {stamp}\n"
         f"- Load average when written (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n"
         f"{body.strip()}\n"
+        f"<!-- figures: {json.dumps(meta)} -->\n"
         f"<!-- /bench:{name} -->"
     )
     text = REPORT.read_text() if REPORT.exists() else HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(text)
+
+
+SUMMARY = re.compile(r"<!-- bench:summary -->.*?<!-- /bench:summary -->\n*", re.S)
+SECTION = re.compile(
+    r"<!-- bench:(?P<name>[\w.-]+) -->.*?(?:<!-- figures: (?P<meta>.*?) -->\n)?<!-- /bench:(?P=name) -->", re.S
+)
+
+
+def write_summary() -> None:
+    """Rewrite the table at the top of docs/BENCHMARKS.md from every section's figures."""
+    text = REPORT.read_text() if REPORT.exists() else HEADER
+    text = SUMMARY.sub("", text)
+    rows = ["| benchmark | figure | median | command | machine | date |", "|---|---|---:|---|---|---|"]
+    for match in SECTION.finditer(text):
+        name = match["name"]
+        meta = json.loads(match["meta"]) if match["meta"] else None
+        if not meta or not meta["figures"]:
+            rows.append(f"| [{name}](#{name}) | see its section | | | | |")
+            continue
+        where = f"`{meta['command']}` | {meta['machine']} | {meta['date']}"
+        rows += [f"| [{name}](#{name}) | {what} | {value} | {where} |" for what, value in meta["figures"]]
+    table = "<!-- bench:summary -->\n## Summary\n\n" + "\n".join(rows) + "\n<!-- /bench:summary -->\n\n"
+    first = text.find("<!-- bench:")
+    text = text.rstrip() + "\n\n" + table if first < 0 else text[:first] + table + text[first:]
     REPORT.write_text(text)

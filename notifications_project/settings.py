@@ -251,10 +251,6 @@ PROVIDER_RATE_LIMIT_BURST_SECONDS = env.float("PROVIDER_RATE_LIMIT_BURST_SECONDS
 # probe through after the cool-down.
 CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
 CIRCUIT_COOLDOWN_SECONDS = env.float("CIRCUIT_COOLDOWN_SECONDS", default=30.0)
-# A delivery in `sending` for longer than this lost its worker: the sweeper re-queues
-# it. Longer than the task time limit, so a live send is never swept.
-DELIVERY_SENDING_LEASE_SECONDS = env.int("DELIVERY_SENDING_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300)
-DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)
 
 # --- Templates, preferences, scheduling and digests ------------------------
 INSTALLED_APPS += ["apps.templating", "apps.scheduling"]  # noqa: F405 (defined above)
@@ -300,3 +296,23 @@ INBOX_STREAM_RETRY_MS = env.int("INBOX_STREAM_RETRY_MS", default=3000)
 INBOX_PUBSUB_PREFIX = env("INBOX_PUBSUB_PREFIX", default="") or (
     f"notifications:{urlparse(REDIS_URL).path.strip('/') or '0'}:"
 )
+
+# --- Fault tolerance -------------------------------------------------------
+# Publishing must not hang the web request while the broker is down: one quick retry,
+# then the error goes to event_publish's robust on_commit hook, the event stays in the
+# outbox and the relay on beat fans it out once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERY_PUBLISH_MAX_RETRIES", default=1),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+# A delivery in `sending` for longer than any task may run was left by a dead worker.
+DELIVERY_STUCK_SENDING_SECONDS = env.int("DELIVERY_STUCK_SENDING_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# A pending delivery untouched for longer than the longest retry backoff lost its message.
+DELIVERY_STALE_PENDING_SECONDS = env.int(
+    "DELIVERY_STALE_PENDING_SECONDS", default=DELIVERY_RETRY_BACKOFF_MAX_SECONDS + 300
+)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)

@@ -36,11 +36,19 @@ def stop_all_workers() -> None:
 
 
 class Worker:
-    def __init__(self, name: str, queues: str = ALL_QUEUES, concurrency: int = 2, env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        queues: str = ALL_QUEUES,
+        concurrency: int = 2,
+        env: dict | None = None,
+        args: list[str] | None = None,
+    ):
         self.name = f"{name}-{os.getpid()}@%h"
         self.queues = queues
         self.concurrency = concurrency
         self.env = env or {}
+        self.args = args or []  # more worker options, e.g. ["--include", "some.module"]
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / ".pytest_cache" / f"worker-{name}.log"
 
@@ -80,6 +88,7 @@ class Worker:
                 "--without-mingle",
                 "-l",
                 "INFO",
+                *self.args,
             ],
             cwd=ROOT,
             env=env,
@@ -97,6 +106,21 @@ class Worker:
                 _live.add(self)
                 return self
         raise RuntimeError(f"worker did not answer a ping in {timeout}s; see {self.log_path}")
+
+    @property
+    def pool_pids(self) -> list[int]:
+        """The pool children of the main process."""
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def kill_main(self) -> None:
+        """SIGKILL the main process only; the pool children die with it (Celery sets
+        their parent-death signal)."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children), no cleanup."""

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -67,41 +65,6 @@ def deliveries_requeue(*, delivery_ids, by: str = "operator") -> int:
 
 def delivery_requeue(*, delivery_id: int, by: str = "operator") -> bool:
     return deliveries_requeue(delivery_ids=[delivery_id], by=by) == 1
-
-
-def deliveries_recover_stuck(*, older_than_seconds: float) -> int:
-    """Deliveries in `sending` for longer than the lease lost their worker mid-send:
-    back to pending (or dead when out of attempts) and re-enqueued. The lease is longer
-    than any task may run, so a live send is never taken over."""
-    from .dispatch import max_attempts
-
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=older_than_seconds)
-    by_channel: dict[str, list[int]] = {}
-    history = []
-    with transaction.atomic():
-        stuck = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.SENDING, updated_at__lt=cutoff)
-            .values_list("pk", "channel", "attempts")[:5000]
-        )
-        for delivery_id, channel, attempts in stuck:
-            to_status = DeliveryStatus.DEAD if attempts >= max_attempts(channel) else DeliveryStatus.PENDING
-            Delivery.objects.filter(pk=delivery_id).update(
-                status=to_status, updated_at=now, last_error="worker lost while sending"
-            )
-            history.append(
-                DeliveryEvent(
-                    delivery_id=delivery_id,
-                    status=to_status,
-                    detail={"recovered": "sending lease expired", "attempt": attempts},
-                )
-            )
-            if to_status == DeliveryStatus.PENDING:
-                by_channel.setdefault(channel, []).append(delivery_id)
-        delivery_history_record(history)
-        _enqueue_on_commit(by_channel)
-    return len(stuck)
 
 
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:

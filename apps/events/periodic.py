@@ -12,8 +12,8 @@ def default_periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
-        "Delivery sweeper: re-queue deliveries stuck in sending": (
-            "delivery.recover_stuck",
+        "Delivery sweeper: recover stuck and stale deliveries": (
+            "delivery.sweep_stuck",
             settings.DELIVERY_SWEEP_INTERVAL_SECONDS,
             "maintenance",
         ),

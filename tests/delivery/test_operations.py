@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.services import deliveries_recover_stuck
+from apps.delivery.recovery import deliveries_sweep_stuck
 from apps.delivery.unsubscribe import unsubscribe_token, unsubscribe_url
 from apps.subscriptions.models import Subscription
 
@@ -80,7 +80,8 @@ def test_sweeper_takes_back_only_sendings_past_their_lease(make_user, event_type
     live = make_delivery(make_user(), created, Channel.EMAIL, status=DeliveryStatus.SENDING)
     Delivery.objects.filter(pk__in=[stuck.pk, spent.pk]).update(updated_at=stale)
     Delivery.objects.filter(pk=spent.pk).update(attempts=2)
-    assert deliveries_recover_stuck(older_than_seconds=900) == 2
+    settings.DELIVERY_STUCK_SENDING_SECONDS = 900
+    assert deliveries_sweep_stuck()["recovered"] == 2
     assert Delivery.objects.get(pk=stuck.pk).status == DeliveryStatus.PENDING
     assert Delivery.objects.get(pk=spent.pk).status == DeliveryStatus.DEAD  # no attempts left
     assert Delivery.objects.get(pk=live.pk).status == DeliveryStatus.SENDING
@@ -92,7 +93,7 @@ def test_sweeper_is_on_the_beat_schedule():
     from apps.events.periodic import periodic_tasks_ensure
 
     periodic_tasks_ensure()
-    task = PeriodicTask.objects.get(task="delivery.recover_stuck")
+    task = PeriodicTask.objects.get(task="delivery.sweep_stuck")
     assert task.queue == "maintenance" and task.enabled
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.services import deliveries_recover_stuck
+from apps.delivery.recovery import deliveries_sweep_stuck
 from apps.events.services import event_publish
 
 from ..sinks import SmtpSink
@@ -15,7 +15,7 @@ from .providers import PROVIDER_WORKER_QUEUES, reset_resilience_state, wait_for_
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, make_user, subscribe):
+def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, make_user, subscribe, settings):
     reset_resilience_state()
     sink = SmtpSink().start()
     env = {"EMAIL_URL": sink.url, "EMAIL_PROVIDER": "smtp", "SENDGRID_API_KEY": ""}
@@ -34,13 +34,15 @@ def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, mak
         try:
             # The redelivered task finds the delivery claimed and leaves it alone;
             # a lease shorter than its age lets the sweeper take it back.
-            assert deliveries_recover_stuck(older_than_seconds=3600) == 0
-            assert deliveries_recover_stuck(older_than_seconds=0) == 1
+            settings.DELIVERY_STUCK_SENDING_SECONDS = 3600
+            assert deliveries_sweep_stuck()["recovered"] == 0
+            settings.DELIVERY_STUCK_SENDING_SECONDS = 0
+            assert deliveries_sweep_stuck()["recovered"] == 1
             delivery = wait_for_status(delivery.pk, DeliveryStatus.SENT)
         finally:
             second.stop()
         assert [e.status for e in delivery.events.all()] == ["pending", "sent"]
-        assert delivery.events.first().detail["recovered"] == "sending lease expired"
+        assert delivery.events.first().detail["error"] == "worker lost while sending"
         assert delivery.attempts == 2
         assert len(sink.received("stall-1@example.com")) == 1
     finally:

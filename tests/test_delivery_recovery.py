@@ -1,0 +1,89 @@
+"""Recovery of deliveries no running task will finish: orphans of a dead worker and the
+sweeper's stuck and stale deliveries (services called directly; the enqueued messages
+are read back from the test Redis)."""
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from apps.common.channels import Channel
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.recovery import WORKER_LOST, deliveries_recover_orphans, deliveries_sweep_stuck
+from apps.events.services import event_publish
+from apps.notifications.fanout import event_fan_out
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queue():
+    """The `log` queue on the test Redis, emptied; returns the delivery ids enqueued on it."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("log")
+
+    def enqueued() -> list[list[int]]:
+        batches = []
+        for raw in client.lrange("log", 0, -1):
+            args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
+            batches.append(args[1])
+        return batches
+
+    yield enqueued
+    client.delete("log")
+
+
+@pytest.fixture
+def deliveries(event_types, make_user, subscribe):
+    executed = event_types["scenario.executed"]
+    for _ in range(3):
+        subscribe(make_user(), executed, Channel.LOG)
+    event, _ = event_publish(event_type=executed, data={"name": "Recovery"})
+    event_fan_out(event_id=event.pk)
+    return list(Delivery.objects.filter(notification__event=event).order_by("pk"))
+
+
+def set_state(delivery, **fields):
+    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+
+
+def test_orphans_go_dead_at_the_limit_and_the_rest_back_to_pending_one_per_task(
+    deliveries, queue, django_capture_on_commit_callbacks
+):
+    spent, young, untouched = deliveries
+    set_state(spent, status=DeliveryStatus.SENDING, attempts=settings.DELIVERY_MAX_ATTEMPTS_DEFAULT)
+    set_state(young, status=DeliveryStatus.SENDING, attempts=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = deliveries_recover_orphans(channel_key="log", delivery_ids=[d.pk for d in deliveries])
+
+    assert result == {"dead": [spent.pk], "retry": [young.pk]}
+    spent.refresh_from_db(), young.refresh_from_db(), untouched.refresh_from_db()
+    assert spent.status == DeliveryStatus.DEAD and WORKER_LOST in spent.last_error
+    assert young.status == DeliveryStatus.PENDING and young.attempts == 1
+    assert untouched.status == DeliveryStatus.PENDING  # never claimed: not an orphan
+    assert [e.status for e in spent.events.all()] == ["dead"]
+    assert [e.detail["error"] for e in young.events.all()] == [WORKER_LOST]
+    assert queue() == [[young.pk]]  # alone in its batch
+
+
+def test_sweeper_recovers_long_sending_and_re_enqueues_stale_pending(
+    deliveries, queue, settings, django_capture_on_commit_callbacks
+):
+    stuck, stale, fresh = deliveries
+    long_ago = timezone.now() - timedelta(hours=2)
+    set_state(stuck, status=DeliveryStatus.SENDING, attempts=1, updated_at=long_ago)
+    set_state(stale, updated_at=long_ago)
+    settings.DELIVERY_STUCK_SENDING_SECONDS = settings.DELIVERY_STALE_PENDING_SECONDS = 3600
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep_stuck() == {"recovered": 1, "requeued": 1}
+
+    stuck.refresh_from_db()
+    assert stuck.status == DeliveryStatus.PENDING
+    assert sorted(queue()) == sorted([[stuck.pk], [stale.pk]])  # the fresh one is left alone
+    assert fresh.pk not in sum(queue(), [])
