@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
@@ -60,6 +61,9 @@ def envelope_exception_handler(exc, context):
         exc = exceptions.APIException("Request body too large.")
         exc.status_code = 413
     # A selector's .get() for something that is not the caller's: 404, like any other miss.
+    if isinstance(exc, DjangoValidationError):
+        # A service's own check (a model's or a service's) is bad input too, never a 500.
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -69,6 +73,8 @@ def envelope_exception_handler(exc, context):
     if response is None:
         return None
     message, details = _message_and_details(exc, response.data)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": int(response["Retry-After"])}
     code = None
     if isinstance(exc, exceptions.APIException) and response.status_code not in _CODES:
         code = getattr(exc, "default_code", None)

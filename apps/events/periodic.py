@@ -12,6 +12,11 @@ def default_periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
+        "Scheduled sends: release the due ones": (
+            "notifications.scheduled_sends_release",
+            settings.SCHEDULED_SEND_SCAN_SECONDS,
+            "maintenance",
+        ),
     }
 
 

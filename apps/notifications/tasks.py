@@ -6,3 +6,10 @@ from .fanout import event_fan_out
 @shared_task(name="notifications.fan_out", acks_late=True, reject_on_worker_lost=True)
 def fan_out_task(event_id: int) -> None:
     event_fan_out(event_id=event_id)
+
+
+@shared_task(name="notifications.scheduled_sends_release")
+def scheduled_sends_release_task() -> int:
+    from .sends import scheduled_sends_release
+
+    return scheduled_sends_release()

@@ -1,0 +1,67 @@
+"""Request throttling per API key and per person, counted in Redis so every web
+process shares one budget.
+
+A fixed window counter (one INCR per request) rather than DRF's sliding history: the
+history list is re-read and re-written whole on every request, which at hundreds of
+requests a second costs more than the request itself.
+"""
+
+import time
+
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from .auth import ServicePrincipal
+
+
+class _WindowThrottle(SimpleRateThrottle):
+    def get_rate(self):
+        # Read at each request (not at import), so settings changes apply.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def identity(self, request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request, view):
+        ident = self.identity(request)
+        return None if ident is None else f"throttle:{self.scope}:{ident}"
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.wait_seconds = self.duration - (now - window * self.duration)
+        window_key = f"{key}:{window}"
+        cache.add(window_key, 0, timeout=int(self.duration) + 1)
+        try:
+            count = cache.incr(window_key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(window_key, 1, timeout=int(self.duration) + 1)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(1, int(round(self.wait_seconds)))
+
+
+class ApiKeyThrottle(_WindowThrottle):
+    scope = "api_key"
+
+    def identity(self, request):
+        user = request.user
+        return f"{user.api_key.pk}" if isinstance(user, ServicePrincipal) else None
+
+
+class PersonThrottle(_WindowThrottle):
+    scope = "person"
+
+    def identity(self, request):
+        user = request.user
+        if isinstance(user, ServicePrincipal) or not (user and user.is_authenticated):
+            return None
+        return f"{user.pk}"
