@@ -76,7 +76,10 @@ def envelope_exception_handler(exc, context):
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         details = {"retry_after": int(response["Retry-After"])}
     code = None
-    if isinstance(exc, exceptions.APIException) and response.status_code not in _CODES:
+    if isinstance(exc, exceptions.APIException) and (
+        response.status_code not in _CODES or not type(exc).__module__.startswith("rest_framework")
+    ):
+        # The project's own exceptions name themselves (e.g. idempotency_key_reused).
         code = getattr(exc, "default_code", None)
     response.data = error_body(response.status_code, message, code=code, details=details)
     return response
