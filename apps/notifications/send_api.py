@@ -23,8 +23,21 @@ MAX_USER_ID = 2**31 - 1
 RECIPIENTS_SHOWN = 200
 
 
+class EventTypeKeyField(serializers.SlugRelatedField):
+    """An event type by key, looked up once per request however many items name it."""
+
+    def to_internal_value(self, data):
+        seen = self.context.setdefault("event_types_by_key", {})
+        if not isinstance(data, str) or data not in seen:
+            value = super().to_internal_value(data)
+            if not isinstance(data, str):
+                return value
+            seen[data] = value
+        return seen[data]
+
+
 class SendInput(serializers.Serializer):
-    event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
+    event_type = EventTypeKeyField(slug_field="key", queryset=event_type_list())
     recipients = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_USER_ID),
         min_length=1,
@@ -127,7 +140,7 @@ class NotificationBulkSendApi(APIView):
 
     @idempotent
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.Input(data=request.data, context={})
         data.is_valid(raise_exception=True)
         try:
             sends = direct_sends_create(caller=request.user, requests=data.validated_data["notifications"])
