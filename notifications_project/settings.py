@@ -185,6 +185,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "apps.common.throttling.ApiKeyThrottle",
     "apps.common.throttling.PersonThrottle",
 ]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.common.schema.AutoSchema"
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": env("API_KEY_THROTTLE_RATE", default="6000/min"),
     "person": env("PERSON_THROTTLE_RATE", default="600/min"),
@@ -193,6 +194,7 @@ SPECTACULAR_SETTINGS.update(
     {
         "DESCRIPTION": "Notifications for people (inbox, subscriptions) and for services (events, sends).",
         "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
     }
 )
 # Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.schema import api_schema, results_of
 
 from .selectors import user_list
 from .services import user_create, user_update
@@ -43,10 +44,12 @@ class UserCreateApi(APIView):
                 raise serializers.ValidationError("A user with that username already exists.")
             return value
 
+    @api_schema(responses=results_of("UserList", UserOutput), operation_id="users_list")
     def get(self, request):
         users = user_list()[:200]
         return Response({"results": UserOutput(users, many=True).data})
 
+    @api_schema(request=Input, responses={201: UserOutput}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -62,9 +65,11 @@ class UserDetailApi(APIView):
         first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
         last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
 
+    @api_schema(responses=UserOutput, errors=(404,))
     def get(self, request, user_id):
         return Response(UserOutput(get_object_or_404(user_list(), pk=user_id)).data)
 
+    @api_schema(request=Input, responses=UserOutput, errors=(400, 404))
     def patch(self, request, user_id):
         user = get_object_or_404(user_list(), pk=user_id)
         data = self.Input(data=request.data, partial=True)

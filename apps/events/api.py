@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.schema import api_schema, results_of
 
 from .selectors import event_type_list
 from .services import event_publish, event_type_create, event_type_update
@@ -33,9 +34,11 @@ class EventTypeListApi(APIView):
                 raise serializers.ValidationError("An event type with this key exists.")
             return value
 
+    @api_schema(responses=results_of("EventTypeList", EventTypeOutput), operation_id="event_types_list")
     def get(self, request):
         return Response({"results": EventTypeOutput(event_type_list(), many=True).data})
 
+    @api_schema(request=Input, responses={201: EventTypeOutput}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -51,9 +54,11 @@ class EventTypeDetailApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)
 
+    @api_schema(responses=EventTypeOutput, errors=(404,))
     def get(self, request, key):
         return Response(EventTypeOutput(get_object_or_404(event_type_list(), key=key)).data)
 
+    @api_schema(request=Input, responses=EventTypeOutput, errors=(400, 404))
     def patch(self, request, key):
         event_type = get_object_or_404(event_type_list(), key=key)
         data = self.Input(data=request.data, partial=True)
@@ -82,6 +87,7 @@ class EventPublishApi(APIView):
         event_type = serializers.CharField()
         fanout_state = serializers.CharField()
 
+    @api_schema(request=Input, responses={202: Output}, idempotent=True)
     @idempotent
     def post(self, request):
         data = self.Input(data=request.data)

@@ -5,9 +5,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema
 
 from . import services
 from .filters import InboxFilter
+from .models import UserNotification
 from .selectors import inbox_list, inbox_unread_count
 
 
@@ -39,7 +41,13 @@ class InboxListApi(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = InboxFilter
 
+    @api_schema(responses=InboxItemOutput(many=True), errors=(400,))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return UserNotification.objects.none()
         return inbox_list(user=self.request.user)
 
 
@@ -49,6 +57,7 @@ class UnreadCountApi(APIView):
     class Output(serializers.Serializer):
         unread = serializers.IntegerField()
 
+    @api_schema(responses=Output)
     def get(self, request):
         return Response(self.Output({"unread": inbox_unread_count(user=request.user)}).data)
 
@@ -58,6 +67,7 @@ def _item_action(service):
         permission_classes = [IsPerson]
         serializer_class = InboxItemOutput
 
+        @api_schema(request=None, responses=InboxItemOutput, errors=(404,))
         def post(self, request, notification_id):
             item = service(user=request.user, notification_id=notification_id)
             return Response(InboxItemOutput(item).data)
@@ -78,5 +88,6 @@ class InboxReadAllApi(APIView):
     class Output(serializers.Serializer):
         updated = serializers.IntegerField()
 
+    @api_schema(request=None, responses=Output)
     def post(self, request):
         return Response(self.Output({"updated": services.inbox_mark_all_read(user=request.user)}).data)

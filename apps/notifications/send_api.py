@@ -12,6 +12,7 @@ from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
+from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
 
 from .selectors import direct_send_get, direct_send_items
@@ -119,6 +120,7 @@ class NotificationSendApi(APIView):
     Input = SendInput
     Output = SendAccepted
 
+    @api_schema(request=Input, responses={202: Output}, idempotent=True)
     @idempotent
     def post(self, request):
         data = self.Input(data=request.data)
@@ -138,6 +140,7 @@ class NotificationBulkSendApi(APIView):
     class Input(serializers.Serializer):
         notifications = SendInput(many=True, min_length=1, max_length=settings.NOTIFICATION_BULK_MAX)
 
+    @api_schema(request=Input, responses={202: BulkAccepted}, idempotent=True)
     @idempotent
     def post(self, request):
         data = self.Input(data=request.data, context={})
@@ -161,6 +164,7 @@ class NotificationDetailApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.NOTIFICATIONS_WRITE)]
     Output = SendOutput
 
+    @api_schema(responses=SendOutput, errors=(404,))
     def get(self, request, send_id):
         send = direct_send_get(caller=request.user, send_id=send_id)
         return Response(self.Output(_send_body(send)).data)
@@ -170,6 +174,7 @@ class NotificationCancelApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.NOTIFICATIONS_WRITE)]
     Output = CancelOutput
 
+    @api_schema(responses=CancelOutput, errors=(404,))
     def post(self, request, send_id):
         send = direct_send_get(caller=request.user, send_id=send_id)
         cancelled = direct_send_cancel(send=send, by=str(request.user))
