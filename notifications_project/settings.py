@@ -186,6 +186,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "apps.common.throttling.PersonThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.common.schema.AutoSchema"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.common.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": env("API_KEY_THROTTLE_RATE", default="6000/min"),
     "person": env("PERSON_THROTTLE_RATE", default="600/min"),

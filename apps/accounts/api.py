@@ -1,12 +1,14 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.models import ApiKeyScope
+from apps.common.parsers import JSONParser
 from apps.common.permissions import service_scope
 from apps.common.schema import api_schema, results_of
 
@@ -83,3 +85,11 @@ class TokenObtainApi(ObtainAuthToken):
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
+
+    @api_schema(
+        request=AuthTokenSerializer,
+        responses=inline_serializer("AuthToken", fields={"token": serializers.CharField()}),
+        errors=(400,),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
