@@ -214,3 +214,6 @@ CELERY_TASK_QUEUES += [
 # Kombu's Redis transport polls a worker's queues in the listed order, so within one
 # worker higher priorities are served first; separate workers give the hard guarantee.
 CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
+# The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
+# default, to the normal fan-out queue.
+CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}

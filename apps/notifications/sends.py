@@ -34,11 +34,24 @@ def _owner_fields(caller) -> dict:
     return {"created_by": caller}
 
 
-def _enqueue_fan_out(sends: list[DirectSend]) -> None:
-    from .tasks import fan_out_task
+FAN_OUT_BATCH = 50
 
+
+def _enqueue_fan_out(sends: list[DirectSend]) -> None:
+    """One task per send, or for a bulk one task per FAN_OUT_BATCH sends of a priority:
+    a broker round trip per send would cost a 1000-item bulk request seconds."""
+    from .tasks import fan_out_batch_task, fan_out_task
+
+    if len(sends) == 1:
+        fan_out_task.apply_async(args=[sends[0].event_id], queue=fanout_queue_for(sends[0].priority))
+        return
+    by_priority: dict[str, list[int]] = {}
     for send in sends:
-        fan_out_task.apply_async(args=[send.event_id], queue=fanout_queue_for(send.priority))
+        by_priority.setdefault(send.priority, []).append(send.event_id)
+    for priority, event_ids in by_priority.items():
+        for start in range(0, len(event_ids), FAN_OUT_BATCH):
+            batch = event_ids[start : start + FAN_OUT_BATCH]
+            fan_out_batch_task.apply_async(args=[batch], queue=fanout_queue_for(priority))
 
 
 def _unknown_recipients(requests: list[dict]) -> dict[int, list[int]]:

@@ -8,6 +8,14 @@ def fan_out_task(event_id: int) -> None:
     event_fan_out(event_id=event_id)
 
 
+@shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True)
+def fan_out_batch_task(event_ids: list[int]) -> None:
+    """The fan-outs of a bulk send's small events, one after the other; each is
+    idempotent, so a redelivered batch redoes only what is not done."""
+    for event_id in event_ids:
+        event_fan_out(event_id=event_id)
+
+
 @shared_task(name="notifications.scheduled_sends_release")
 def scheduled_sends_release_task() -> int:
     from .sends import scheduled_sends_release
