@@ -14,6 +14,7 @@ from apps.common.permissions import service_scope
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
+from apps.events.services import event_data_validate
 
 from .selectors import direct_send_get, direct_send_items
 from .send_status import direct_send_state
@@ -57,6 +58,13 @@ class SendInput(serializers.Serializer):
     scheduled_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Fan out at this time instead of now."
     )
+
+    def validate_data(self, value):
+        try:
+            event_data_validate(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["data"]) from exc
+        return value
 
 
 class SendAccepted(serializers.Serializer):

@@ -185,3 +185,12 @@ def test_recipient_rows_are_unique_per_send(event_types, make_user, api_key_clie
     body = {"event_type": "scenario.created", "recipients": [ann.pk, ann.pk, ann.pk]}
     send_id = client.post(URL, body, format="json").json()["id"]
     assert DirectSendRecipient.objects.filter(send_id=send_id).count() == 1
+
+
+def test_oversized_data_is_refused_on_the_data_field(event_types, make_user, api_key_client):
+    ann = make_user("ann")
+    body = {"event_type": "scenario.created", "recipients": [ann.pk], "data": {"blob": "x" * 70_000}}
+    response = api_key_client(["notifications:write"]).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["data"]
+    assert not DirectSend.objects.exists()
