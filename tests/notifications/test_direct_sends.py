@@ -194,3 +194,14 @@ def test_oversized_data_is_refused_on_the_data_field(event_types, make_user, api
     assert response.status_code == 400
     assert list(response.json()["error"]["details"]) == ["data"]
     assert not DirectSend.objects.exists()
+
+
+def test_admin_cancel_action_cancels_through_the_service(event_types, make_user, admin_client, api_key_client):
+    ann = make_user("ann")
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    body = {"event_type": "scenario.created", "recipients": [ann.pk], "scheduled_at": later}
+    send_id = api_key_client(["notifications:write"]).post(URL, body, format="json").json()["id"]
+    assert admin_client.get(f"/admin/notifications/directsend/{send_id}/change/").status_code == 200
+    admin_client.post("/admin/notifications/directsend/", {"action": "cancel", "_selected_action": [send_id]})
+    send = DirectSend.objects.get(pk=send_id)
+    assert send.status == SendStatus.CANCELLED and send.cancelled_at is not None
