@@ -83,7 +83,20 @@ def results_of(name: str, item) -> serializers.Serializer:
 
 class AutoSchema(openapi.AutoSchema):
     """Names a view's nested serializers after the view: `EventPublishApi.Input` →
-    `EventPublishInput`, so the many `Input`s and `Output`s stay distinct components."""
+    `EventPublishInput`, so the many `Input`s and `Output`s stay distinct components.
+    Lists only the auth schemes a view accepts: none for an open view, no API key for
+    a person's view."""
+
+    def get_auth(self):
+        from .permissions import IsPerson
+
+        permissions = self.view.get_permissions()
+        if not permissions:
+            return []
+        auths = super().get_auth()
+        if any(isinstance(permission, IsPerson) for permission in permissions):
+            auths = [auth for auth in auths if ApiKeyScheme.name not in auth]
+        return auths
 
     def get_serializer_name(self, serializer, direction):
         parts = serializer.__class__.__qualname__.split(".")
