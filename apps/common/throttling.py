@@ -7,6 +7,7 @@ request, which at hundreds of requests a second costs more than the request itse
 """
 
 import functools
+import logging
 import time
 
 import redis
@@ -15,6 +16,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from .auth import ServicePrincipal
+
+logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -49,7 +52,12 @@ class _WindowThrottle(SimpleRateThrottle):
         pipe = _redis().pipeline(transaction=False)
         pipe.incr(f"{key}:{window}")
         pipe.expire(f"{key}:{window}", int(self.duration) + 1)
-        count, _ = pipe.execute()
+        try:
+            count, _ = pipe.execute()
+        except redis.RedisError:
+            # Fail open: an unreachable counter must not take the whole API down with it.
+            logger.warning("throttle counter unavailable; request allowed", exc_info=True)
+            return True
         return count <= self.num_requests
 
     def wait(self):

@@ -43,3 +43,15 @@ def test_budget_is_shared_through_redis(event_types, api_key_client):
         counters = redis.Redis.from_url(settings.REDIS_URL).keys(f"*throttle:api_key:{key_id}:*")
         assert len(counters) == 1
         assert int(redis.Redis.from_url(settings.REDIS_URL).get(counters[0])) == 1
+
+
+def test_an_unreachable_counter_lets_requests_through(event_types, api_key_client, monkeypatch):
+    import redis
+
+    from apps.common import throttling
+
+    client = api_key_client(["read"])
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(throttling, "_redis", lambda: dead)
+    with rates(api_key="1/min", person="1/min"):
+        assert [client.get("/api/v1/event-types/").status_code for _ in range(3)] == [200] * 3
