@@ -135,10 +135,16 @@ def scheduled_sends_release(*, limit: int = 500) -> int:
     return len(due)
 
 
-def direct_send_cancel(*, send: DirectSend, by: str) -> int:
+# Deliveries a cancel request moves itself; a larger send's rest is moved by a task.
+CANCEL_INLINE_LIMIT = 500
+
+
+def direct_send_cancel(*, send: DirectSend, by: str, all_now: bool = False) -> int:
     """Stop a send: a scheduled one never fans out, a running fan-out stops at its next
-    chunk, and every delivery not yet sent (pending) is cancelled. Returns how many
-    deliveries this call cancelled. Repeating it is harmless."""
+    chunk, and every delivery not yet sent (pending) is cancelled: up to
+    CANCEL_INLINE_LIMIT here and the rest by a task (all of them here with all_now).
+    Returns how many deliveries this call cancelled. Repeating it is harmless."""
+    limit = None if all_now else CANCEL_INLINE_LIMIT
     with transaction.atomic():
         # The event row lock waits for a chunk in progress; after it, no chunk starts.
         Event.objects.select_for_update().filter(pk=send.event_id).first()
@@ -149,12 +155,18 @@ def direct_send_cancel(*, send: DirectSend, by: str) -> int:
             fanout_state=FanoutState.DONE
         )
     pending = Delivery.objects.filter(notification__event_id=send.event_id, status=DeliveryStatus.PENDING)
-    cancelled = 0
-    for delivery_id in pending.values_list("pk", flat=True).iterator():
-        cancelled += delivery_transition(
+    delivery_ids = list(pending.order_by("pk").values_list("pk", flat=True)[: limit + 1 if limit else None])
+    if limit is not None and len(delivery_ids) > limit:
+        from .tasks import direct_send_cancel_task
+
+        delivery_ids = delivery_ids[:limit]
+        direct_send_cancel_task.delay(send.pk, by)
+    return sum(
+        delivery_transition(
             delivery_id=delivery_id,
             to_status=DeliveryStatus.CANCELLED,
             from_statuses=[DeliveryStatus.PENDING],
             detail={"reason": "send cancelled", "by": by},
         )
-    return cancelled
+        for delivery_id in delivery_ids
+    )

@@ -21,3 +21,14 @@ def scheduled_sends_release_task() -> int:
     from .sends import scheduled_sends_release
 
     return scheduled_sends_release()
+
+
+@shared_task(name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True)
+def direct_send_cancel_task(send_id: int, by: str) -> int:
+    """The rest of a large send's pending deliveries (each move is conditional: a re-run
+    or a race with the inline part cancels nothing twice)."""
+    from .models import DirectSend
+    from .sends import direct_send_cancel
+
+    send = DirectSend.objects.filter(pk=send_id).first()
+    return direct_send_cancel(send=send, by=by, all_now=True) if send else 0

@@ -205,3 +205,19 @@ def test_admin_cancel_action_cancels_through_the_service(event_types, make_user,
     admin_client.post("/admin/notifications/directsend/", {"action": "cancel", "_selected_action": [send_id]})
     send = DirectSend.objects.get(pk=send_id)
     assert send.status == SendStatus.CANCELLED and send.cancelled_at is not None
+
+
+def test_cancel_of_a_large_send_finishes_in_a_task(celery_worker, event_types, make_user, api_key_client, monkeypatch):
+    from apps.notifications import sends
+
+    monkeypatch.setattr(sends, "CANCEL_INLINE_LIMIT", 2)
+    people = [make_user() for _ in range(4)]
+    client = api_key_client(["notifications:write"])
+    body = {"event_type": "scenario.created", "recipients": [p.pk for p in people], "channels": ["email", "sms"]}
+    send_id = client.post(URL, body, format="json").json()["id"]
+    wait_until(lambda: fanned_out(send_id), message="fan-out")
+    response = client.post(f"{URL}{send_id}/cancel/")
+    assert response.status_code == 200 and response.json()["cancelled_deliveries"] == 2
+    cancelled = Delivery.objects.filter(notification__event__direct_send=send_id, status=DeliveryStatus.CANCELLED)
+    wait_until(lambda: cancelled.count() == 8, message="the rest cancelled by the task")
+    assert not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
