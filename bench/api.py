@@ -202,6 +202,36 @@ def _number(text: str) -> float:
     return float("nan") if text == "N/A" else float(text)
 
 
+def serial(fixture_data: dict, count: int = 200) -> dict:
+    """One request at a time: the per-request latency on this machine now, which bounds
+    the rate the web can sustain (workers × threads cannot beat the cores)."""
+    import random
+    import statistics
+
+    import requests
+
+    session = requests.Session()
+    inbox_headers = {"Authorization": f"Token {fixture_data['tokens'][0]}"}
+    send_headers = {"Authorization": f"Bearer {fixture_data['api_key']}"}
+    timings = {"inbox": [], "send": []}
+    for _ in range(count):
+        started = time.perf_counter()
+        session.get(f"{HOST}/api/v1/inbox/", headers=inbox_headers, timeout=30).raise_for_status()
+        timings["inbox"].append((time.perf_counter() - started) * 1000)
+        body = {
+            "event_type": fixture_data["event_type"],
+            "recipients": random.sample(fixture_data["recipients"], 3),
+            "channels": ["in_app", "email"],
+        }
+        started = time.perf_counter()
+        session.post(f"{HOST}/api/v1/notifications/", json=body, headers=send_headers, timeout=30).raise_for_status()
+        timings["send"].append((time.perf_counter() - started) * 1000)
+    return {
+        name: {"p50": statistics.median(values), "p99": statistics.quantiles(values, n=100)[98]}
+        for name, values in timings.items()
+    }
+
+
 def web_rss(web) -> float:
     children = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout.split()
     return max(peak_rss_mb(int(pid)) for pid in children) if children else float("nan")
@@ -263,6 +293,8 @@ def main():
     web = start_web()
     try:
         locust("InboxReader", 50, 5, fixture_path)  # warm-up: connections, caches
+        alone = serial(data)
+        print("serial", alone, flush=True)  # noqa: T201
         inbox = [locust("InboxReader", INBOX_RATE, SECONDS, fixture_path) for _ in range(RUNS)]
         sends = []
         for _ in range(RUNS):
@@ -288,14 +320,14 @@ def main():
     finally:
         web.terminate()
         web.wait(30)
-    report(inbox, sends, bulk, heavy, rss)
+    report(inbox, sends, bulk, heavy, rss, alone)
 
 
 def _runs(results, key):
     return ", ".join(f"{r[key]:.0f}" for r in results)
 
 
-def report(inbox, sends, bulk, heavy, rss):
+def report(inbox, sends, bulk, heavy, rss, alone):
     lines = [
         f"Web: gunicorn, {WEB_WORKERS} workers × {WEB_THREADS} threads (gthread), PostgreSQL, Redis; "
         "load: locust (headless, on the same "
@@ -321,6 +353,14 @@ def report(inbox, sends, bulk, heavy, rss):
             f"{INBOX_RATE} req/s | {result['rate']:.0f} req/s | {result['p50']:.0f} | {result['p99']:.0f} | "
             f"{result['p99']:.0f} | (measured) |"
         )
+    lines += [
+        "",
+        "One request at a time (no concurrency), same machine, same moment: "
+        f"inbox p50 {alone['inbox']['p50']:.1f} ms, p99 {alone['inbox']['p99']:.1f} ms; "
+        f"send p50 {alone['send']['p50']:.1f} ms, p99 {alone['send']['p99']:.1f} ms. "
+        "Locust users are closed-loop (one request a second each, waiting for the answer), so when "
+        "the web saturates the achieved rate falls below the target and the latencies show the queue.",
+    ]
     failures = sum(r["failures"] for r in inbox + sends + bulk)
     lines += [
         "",
