@@ -316,3 +316,44 @@ DELIVERY_STALE_PENDING_SECONDS = env.int(
     "DELIVERY_STALE_PENDING_SECONDS", default=DELIVERY_RETRY_BACKOFF_MAX_SECONDS + 300
 )
 DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)
+# --- Service API -----------------------------------------------------------
+from apps.common.priorities import priority_queues  # noqa: E402
+
+# Shared by every web process: throttling counters and idempotency records.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "apps.common.throttling.ApiKeyThrottle",
+    "apps.common.throttling.PersonThrottle",
+]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.common.schema.AutoSchema"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.common.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": env("API_KEY_THROTTLE_RATE", default="6000/min"),
+    "person": env("PERSON_THROTTLE_RATE", default="600/min"),
+}
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": "Notifications for people (inbox, subscriptions) and for services (events, sends).",
+        "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
+    }
+)
+# Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.
+IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+NOTIFICATION_BULK_MAX = env.int("NOTIFICATION_BULK_MAX", default=1000)
+NOTIFICATION_RECIPIENTS_MAX = env.int("NOTIFICATION_RECIPIENTS_MAX", default=10_000)
+# How often beat looks for scheduled sends that are due.
+SCHEDULED_SEND_SCAN_SECONDS = env.int("SCHEDULED_SEND_SCAN_SECONDS", default=10)
+# Priority queues: `<kind>.<priority>` (normal keeps the plain name), kind = fanout or a channel.
+CELERY_TASK_QUEUES += [
+    Queue(name)
+    for name in priority_queues(["fanout", *NOTIFICATION_CHANNELS])
+    if name not in {q.name for q in CELERY_TASK_QUEUES}
+]
+# Kombu's Redis transport polls a worker's queues in the listed order, so within one
+# worker higher priorities are served first; separate workers give the hard guarantee.
+CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
+# The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
+# default, to the normal fan-out queue.
+CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}

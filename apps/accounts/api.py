@@ -1,14 +1,17 @@
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.models import ApiKeyScope
+from apps.common.parsers import JSONParser
 from apps.common.permissions import service_scope
+from apps.common.schema import api_schema, results_of
 from apps.subscriptions.preferences_api import PreferencesInput
 from apps.subscriptions.services import preference_update
 
@@ -47,10 +50,12 @@ class UserCreateApi(APIView):
                 raise serializers.ValidationError("A user with that username already exists.")
             return value
 
+    @api_schema(responses=results_of("UserList", UserOutput), operation_id="users_list")
     def get(self, request):
         users = user_list()[:200]
         return Response({"results": UserOutput(users, many=True).data})
 
+    @api_schema(request=Input, responses={201: UserOutput}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -71,9 +76,11 @@ class UserDetailApi(APIView):
         first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
         last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
 
+    @api_schema(responses=UserOutput, errors=(404,))
     def get(self, request, user_id):
         return Response(UserOutput(get_object_or_404(user_list(), pk=user_id)).data)
 
+    @api_schema(request=Input, responses=UserOutput, errors=(400, 404))
     def patch(self, request, user_id):
         user = get_object_or_404(user_list(), pk=user_id)
         data = self.Input(data=request.data, partial=True)
@@ -87,3 +94,11 @@ class TokenObtainApi(ObtainAuthToken):
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
+
+    @api_schema(
+        request=AuthTokenSerializer,
+        responses=inline_serializer("AuthToken", fields={"token": serializers.CharField()}),
+        errors=(400,),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

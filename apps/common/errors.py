@@ -57,14 +57,23 @@ def _message_and_details(exc, data):
     return str(data), {}
 
 
+def _error_code(exc) -> str | None:
+    """invalid_input for bad fields; else the exception's own code when it names one
+    (parse_error, throttled, idempotency_key_reused, ...); else None: the status's."""
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid_input"
+    code = getattr(exc, "default_code", None)
+    return None if code in (None, "error", "invalid") else code
+
+
 def envelope_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("Request body too large.")
         exc.status_code = 413
-    # A selector's .get() for something that is not the caller's: 404, like any other miss.
     # Services validate too (models, limits): same 400 as a serializer's.
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    # A selector's .get() for something that is not the caller's: 404, like any other miss.
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -74,10 +83,9 @@ def envelope_exception_handler(exc, context):
     if response is None:
         return None
     message, details = _message_and_details(exc, response.data)
-    code = "invalid_input" if isinstance(exc, exceptions.ValidationError) else getattr(exc, "default_code", None)
-    if code in (None, "error", "invalid"):
-        code = None  # fall back to the status's code
-    response.data = error_body(response.status_code, message, code=code, details=details)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": int(response["Retry-After"])}
+    response.data = error_body(response.status_code, message, code=_error_code(exc), details=details)
     return response
 
 

@@ -1,15 +1,17 @@
 from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.channels import Channel
+from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.schema import api_schema, results_of
 
 from .selectors import event_type_list
-from .services import event_publish, event_type_create
+from .services import event_publish, event_type_create, event_type_update
 
 
 class EventTypeOutput(serializers.Serializer):
@@ -37,9 +39,11 @@ class EventTypeListApi(APIView):
                 raise serializers.ValidationError("An event type with this key exists.")
             return value
 
+    @api_schema(responses=results_of("EventTypeList", EventTypeOutput), operation_id="event_types_list")
     def get(self, request):
         return Response({"results": EventTypeOutput(event_type_list(), many=True).data})
 
+    @api_schema(request=Input, responses={201: EventTypeOutput}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -47,23 +51,29 @@ class EventTypeListApi(APIView):
         return Response(EventTypeOutput(event_type).data, status=status.HTTP_201_CREATED)
 
 
+class EventTypeDetailApi(APIView):
+    permission_classes = [service_scope(ApiKeyScope.TEMPLATES_WRITE)]
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(required=False, max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+        critical = serializers.BooleanField(required=False)
+
+    @api_schema(responses=EventTypeOutput, errors=(404,))
+    def get(self, request, key):
+        return Response(EventTypeOutput(get_object_or_404(event_type_list(), key=key)).data)
+
+    @api_schema(request=Input, responses=EventTypeOutput, errors=(400, 404))
+    def patch(self, request, key):
+        event_type = get_object_or_404(event_type_list(), key=key)
+        data = self.Input(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(EventTypeOutput(event_type_update(event_type=event_type, data=data.validated_data)).data)
+
+
 class SubjectInput(serializers.Serializer):
     type = serializers.CharField(max_length=100)
     id = serializers.CharField(max_length=64)
-
-
-class IdempotencyKeyReused(APIException):
-    status_code = 422
-    default_detail = "This Idempotency-Key was used with another request body."
-    default_code = "idempotency_key_reused"
-
-
-def _same_event(event, payload, subject) -> bool:
-    return (
-        event.event_type_id == payload["event_type"].pk
-        and event.data == payload["data"]
-        and (event.subject_type, event.subject_id) == ((subject["type"], subject["id"]) if subject else ("", ""))
-    )
 
 
 class EventPublishApi(APIView):
@@ -77,22 +87,23 @@ class EventPublishApi(APIView):
         )
         data = serializers.DictField(required=False, default=dict)
 
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        event_type = serializers.CharField()
+        fanout_state = serializers.CharField()
+
+    @api_schema(request=Input, responses={202: Output}, idempotent=True)
+    @idempotent
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         payload = data.validated_data
         subject = payload.get("subject")
-        event, created = event_publish(
+        event, _ = event_publish(
             event_type=payload["event_type"],
             data=payload["data"],
             subject=(subject["type"], subject["id"]) if subject else None,
             actor=payload.get("actor"),
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
-        if not created and not _same_event(event, payload, subject):
-            raise IdempotencyKeyReused()
         body = {"id": event.pk, "event_type": event.event_type.key, "fanout_state": event.fanout_state}
-        response = Response(body, status=status.HTTP_202_ACCEPTED)
-        if not created:
-            response["Idempotency-Replay"] = "true"
-        return response
+        return Response(self.Output(body).data, status=status.HTTP_202_ACCEPTED)

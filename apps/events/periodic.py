@@ -32,6 +32,11 @@ def default_periodic_tasks():
             settings.RETENTION_INTERVAL_SECONDS,
             "maintenance",
         ),
+        "Scheduled sends: release the due ones": (
+            "notifications.scheduled_sends_release",
+            settings.SCHEDULED_SEND_SCAN_SECONDS,
+            "maintenance",
+        ),
     }
 
 

@@ -18,6 +18,8 @@ def event_fanout_overdue_ids(*, limit: int = 500) -> list[int]:
     return list(
         Event.objects.exclude(fanout_state=FanoutState.DONE)
         .filter(stale)
+        # A direct send for later is not late: beat releases it when it is due.
+        .exclude(direct_send__status="scheduled")
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )

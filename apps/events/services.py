@@ -23,6 +23,19 @@ def event_type_create(
     )
 
 
+_EVENT_TYPE_EDITABLE = ("name", "description", "critical")
+
+
+def event_type_update(*, event_type: EventType, data: dict) -> EventType:
+    """Change what may change; the key is the identity others subscribe by."""
+    fields = [f for f in _EVENT_TYPE_EDITABLE if f in data]
+    for field in fields:
+        setattr(event_type, field, data[field])
+    if fields:
+        event_type.save(update_fields=fields)
+    return event_type
+
+
 def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:
     event_type, _ = EventType.objects.get_or_create(key=key, defaults={"name": name, "critical": critical})
     return event_type
@@ -32,6 +45,11 @@ def _enqueue_fan_out(event_id: int) -> None:
     from apps.notifications.tasks import fan_out_task
 
     fan_out_task.delay(event_id)
+
+
+def event_data_validate(data: dict) -> None:
+    if len(json.dumps(data)) > settings.EVENT_DATA_MAX_BYTES:
+        raise ValidationError({"data": f"Larger than {settings.EVENT_DATA_MAX_BYTES} bytes as JSON."})
 
 
 def event_publish(
@@ -50,8 +68,7 @@ def event_publish(
     if isinstance(event_type, str):
         event_type = EventType.objects.get(key=event_type)
     data = data or {}
-    if len(json.dumps(data)) > settings.EVENT_DATA_MAX_BYTES:
-        raise ValidationError({"data": f"Larger than {settings.EVENT_DATA_MAX_BYTES} bytes as JSON."})
+    event_data_validate(data)
     fields = {
         "event_type": event_type,
         "data": data,

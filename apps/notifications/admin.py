@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import UserNotification
+from .models import DirectSend, DirectSendRecipient, UserNotification
+from .sends import direct_send_cancel
 
 
 @admin.register(UserNotification)
@@ -12,3 +13,40 @@ class UserNotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     # Counting millions of rows on every page load is what makes inbox admins slow.
     show_full_result_count = False
+
+
+class DirectSendRecipientInline(admin.TabularInline):
+    model = DirectSendRecipient
+    raw_id_fields = ("user",)
+    extra = 0
+    can_delete = False
+    max_num = 0  # recipients are fixed when the send is made
+
+
+@admin.register(DirectSend)
+class DirectSendAdmin(admin.ModelAdmin):
+    list_display = ("id", "event", "priority", "status", "recipient_count", "scheduled_at", "api_key", "created_at")
+    list_filter = ("status", "priority")
+    raw_id_fields = ("event", "created_by")
+    readonly_fields = (
+        "event",
+        "api_key",
+        "created_by",
+        "priority",
+        "channels",
+        "scheduled_at",
+        "status",
+        "cancelled_at",
+        "recipient_count",
+        "created_at",
+    )
+    inlines = [DirectSendRecipientInline]
+    actions = ["cancel"]
+
+    def has_add_permission(self, request):
+        return False  # sends are made through the API
+
+    @admin.action(description="Cancel selected sends (and their pending deliveries)")
+    def cancel(self, request, queryset):
+        cancelled = sum(direct_send_cancel(send=send, by=request.user.username) for send in queryset)
+        self.message_user(request, f"Cancelled {queryset.count()} sends, {cancelled} pending deliveries.")

@@ -1,13 +1,16 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema
 
 from . import services
 from .filters import InboxFilter
+from .models import UserNotification
 from .selectors import inbox_list, inbox_unread_count
 
 
@@ -31,6 +34,13 @@ class InboxPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
+    def decode_cursor(self, request):
+        # A cursor the client mangled is bad input (400), not a missing page (404).
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+
 
 class InboxListApi(generics.ListAPIView):
     permission_classes = [IsPerson]
@@ -39,7 +49,13 @@ class InboxListApi(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = InboxFilter
 
+    @api_schema(responses=InboxItemOutput(many=True), errors=(400,))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return UserNotification.objects.none()
         return inbox_list(user=self.request.user)
 
 
@@ -49,6 +65,7 @@ class UnreadCountApi(APIView):
     class Output(serializers.Serializer):
         unread = serializers.IntegerField()
 
+    @api_schema(responses=Output)
     def get(self, request):
         return Response(self.Output({"unread": inbox_unread_count(user=request.user)}).data)
 
@@ -58,6 +75,7 @@ def _item_action(service):
         permission_classes = [IsPerson]
         serializer_class = InboxItemOutput
 
+        @api_schema(request=None, responses=InboxItemOutput, errors=(404,))
         def post(self, request, notification_id):
             item = service(user=request.user, notification_id=notification_id)
             return Response(InboxItemOutput(item).data)
@@ -78,5 +96,6 @@ class InboxReadAllApi(APIView):
     class Output(serializers.Serializer):
         updated = serializers.IntegerField()
 
+    @api_schema(request=None, responses=Output)
     def post(self, request):
         return Response(self.Output({"updated": services.inbox_mark_all_read(user=request.user)}).data)

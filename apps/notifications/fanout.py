@@ -8,6 +8,7 @@ and a re-run of an uncommitted chunk inserts nothing twice.
 """
 
 import logging
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,12 +16,13 @@ from django.utils import timezone
 
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
+from apps.common.priorities import NORMAL
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
 from apps.subscriptions.policy import deliveries_apply_preferences, fanned_out_deliveries
 
-from .models import UserNotification
+from .models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from .rendering import inbox_content, inbox_content_by_locale
 from .signals import fan_out_chunk_committed
 
@@ -68,6 +70,22 @@ INSERT_DELIVERIES_SQL = f"""
 """
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who an event reaches, as three statements over one keyset-paged user id order:
+    the end of the next chunk, the inbox items and the deliveries of a chunk."""
+
+    chunk_end_sql: str
+    notifications_sql: str
+    deliveries_sql: str | None
+    params: dict = field(default_factory=dict)
+    priority: str = NORMAL
+
+
+# An event's subscribers (the publish path).
+SUBSCRIBERS = Audience(CHUNK_END_SQL, INSERT_NOTIFICATIONS_SQL, INSERT_DELIVERIES_SQL)
+
+
 HAS_EXTERNAL_SQL = f"""
     SELECT 1 FROM {SUBSCRIPTIONS} s
     WHERE s.event_type_id = %(event_type_id)s AND s.enabled AND s.channel <> '{Channel.IN_APP}'
@@ -104,10 +122,10 @@ def _localise_chunk(params: dict, variants) -> None:
             cursor.execute(LOCALISE_SQL, {**params, "locale": lowered, "prefix": prefix, "title": title, "body": body})
 
 
-def _chunk_end(params: dict, chunk_size: int) -> int | None:
+def _chunk_end(audience: Audience, params: dict, chunk_size: int) -> int | None:
     """The last user id of the next chunk, or None when the rest fits in one."""
     with connection.cursor() as cursor:
-        cursor.execute(CHUNK_END_SQL, {**params, "offset": chunk_size - 1})
+        cursor.execute(audience.chunk_end_sql, {**params, "offset": chunk_size - 1})
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -116,12 +134,12 @@ def _fan_out_chunk(
     event_id: int,
     content: tuple[str, str, str],
     chunk_size: int,
-    with_deliveries: bool,
+    audience: Audience = SUBSCRIBERS,
     critical: bool = False,
     variants=(),
 ):
     """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
-    None when the event is already done."""
+    None when the event is already done (or was cancelled)."""
     with transaction.atomic():
         # The row lock serialises concurrent runs of the same event (redelivery, relay).
         event = Event.objects.select_for_update().get(pk=event_id)
@@ -146,14 +164,15 @@ def _fan_out_chunk(
             "body": body,
             "url": url,
             "now": now,
+            **audience.params,
         }
-        params["upto"] = _chunk_end(params, chunk_size)
+        params["upto"] = _chunk_end(audience, params, chunk_size)
         with connection.cursor() as cursor:
-            cursor.execute(INSERT_NOTIFICATIONS_SQL, params)
+            cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)
             deliveries = 0
-            if with_deliveries:
-                cursor.execute(INSERT_DELIVERIES_SQL, params)
+            if audience.deliveries_sql:
+                cursor.execute(audience.deliveries_sql, params)
                 deliveries = max(cursor.rowcount, 0)
         _localise_chunk(params, variants)
         if deliveries and not critical:
@@ -182,23 +201,33 @@ def _fan_out_chunk(
                 upto_user_id=upto,
                 notifications_created=inserted,
                 deliveries_created=deliveries,
+                priority=audience.priority,
             )
         )
     return after, upto, inserted
 
 
 def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
-    """Fan an event out to all its subscribers; returns how many items this run added."""
+    """Fan an event out to its audience (its subscribers, or a direct send's
+    recipients); returns how many items this run added."""
     chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
     event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
     if event is None or event.fanout_state == FanoutState.DONE:
         return 0
+    send = DirectSend.objects.filter(event_id=event_id).first()
+    if send is not None and send.status != SendStatus.QUEUED:
+        return 0  # scheduled for later (beat releases it) or cancelled
+    if send is not None:
+        audience = recipients_audience(send)
+    elif _has_external_subscribers(event):
+        audience = SUBSCRIBERS
+    else:
+        audience = replace(SUBSCRIBERS, deliveries_sql=None)
     content, variants = inbox_content(event), inbox_content_by_locale(event)
-    with_deliveries = _has_external_subscribers(event)
     total = 0
     while True:
         result = _fan_out_chunk(
-            event_id, content, chunk_size, with_deliveries, critical=event.event_type.critical, variants=variants
+            event_id, content, chunk_size, audience, critical=event.event_type.critical, variants=variants
         )
         if result is None:
             break
@@ -208,3 +237,89 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
             break
     logger.info("event %s fanned out: %d new inbox items", event_id, total)
     return total
+
+
+# --- Explicit audience: a direct send's recipient rows --------------------------------
+RECIPIENTS = DirectSendRecipient._meta.db_table
+RECIPIENT_MATCH = "r.send_id = %(send_id)s AND r.user_id > %(after)s"
+RECIPIENT_UPTO = "AND (%(upto)s IS NULL OR r.user_id <= %(upto)s)"
+
+RECIPIENTS_CHUNK_END_SQL = f"""
+    SELECT r.user_id FROM {RECIPIENTS} r
+    WHERE {RECIPIENT_MATCH}
+    ORDER BY r.user_id LIMIT 1 OFFSET %(offset)s
+"""
+
+# Requested channels: exactly those, for every recipient.
+RECIPIENTS_NOTIFICATIONS_SQL = f"""
+    INSERT INTO {NOTIFICATIONS} (event_id, user_id, title, body, data, url, in_inbox, created_at)
+    SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s, %(in_app)s, %(now)s
+    FROM {RECIPIENTS} r
+    WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
+    ON CONFLICT (event_id, user_id) DO NOTHING
+"""
+
+# No channels requested: each recipient's enabled subscriptions to the event type.
+RECIPIENT_SUBSCRIPTIONS = f"""
+    JOIN {SUBSCRIPTIONS} s ON s.user_id = r.user_id AND s.event_type_id = %(event_type_id)s
+        AND s.enabled AND s.subject_type = ''
+"""
+
+SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL = f"""
+    INSERT INTO {NOTIFICATIONS} (event_id, user_id, title, body, data, url, in_inbox, created_at)
+    SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s,
+           MAX(CASE WHEN s.channel = '{Channel.IN_APP}' THEN 1 ELSE 0 END) = 1, %(now)s
+    FROM {RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}
+    WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
+    GROUP BY r.user_id
+    ON CONFLICT (event_id, user_id) DO NOTHING
+"""
+
+SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL = f"""
+    INSERT INTO {DELIVERIES}
+        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at)
+    SELECT DISTINCT n.id, s.channel, '{DeliveryStatus.PENDING}', 0, '', '', %(now)s, %(now)s
+    FROM {RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}
+    JOIN {NOTIFICATIONS} n ON n.event_id = %(event_id)s AND n.user_id = r.user_id
+    WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO} AND s.channel <> '{Channel.IN_APP}'
+    ON CONFLICT (notification_id, channel) DO NOTHING
+"""
+
+
+def _requested_deliveries_sql(channels: list[str]) -> str:
+    # The channels become a derived table of bound parameters (%(channel_0)s, ...).
+    rows = " UNION ALL ".join(f"SELECT %(channel_{i})s AS channel" for i in range(len(channels)))
+    return f"""
+        INSERT INTO {DELIVERIES}
+            (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at)
+        SELECT n.id, c.channel, '{DeliveryStatus.PENDING}', 0, '', '', %(now)s, %(now)s
+        FROM {RECIPIENTS} r
+        JOIN {NOTIFICATIONS} n ON n.event_id = %(event_id)s AND n.user_id = r.user_id
+        CROSS JOIN ({rows}) c
+        WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
+        ON CONFLICT (notification_id, channel) DO NOTHING
+    """
+
+
+def recipients_audience(send: DirectSend) -> Audience:
+    """The audience of a direct send: its recipient rows, on the requested channels or
+    (none requested) on each recipient's subscribed ones."""
+    params = {"send_id": send.pk}
+    if send.channels is None:
+        return Audience(
+            RECIPIENTS_CHUNK_END_SQL,
+            SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL,
+            SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL,
+            params,
+            send.priority,
+        )
+    external = [c for c in send.channels if c != Channel.IN_APP]
+    params["in_app"] = Channel.IN_APP in send.channels
+    params.update({f"channel_{i}": channel for i, channel in enumerate(external)})
+    return Audience(
+        RECIPIENTS_CHUNK_END_SQL,
+        RECIPIENTS_NOTIFICATIONS_SQL,
+        _requested_deliveries_sql(external) if external else None,
+        params,
+        send.priority,
+    )

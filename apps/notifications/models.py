@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.events.models import Event
 
 
@@ -60,3 +61,51 @@ class UserNotification(models.Model):
     @property
     def effective_data(self):
         return self.event.data if self.data is None else self.data
+
+
+class SendStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DirectSend(models.Model):
+    """A service's request to notify named people: an Event with an explicit audience.
+
+    The event carries the type, data and fan-out state (so the outbox relay re-drives it
+    like any other); this row adds who asked, the priority, the channels and the time.
+    """
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="direct_send")
+    # The owner: the API key that asked, or the staff person who did.
+    api_key = models.ForeignKey("common.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
+    # Null: each recipient's enabled subscriptions for the event type decide.
+    channels = models.JSONField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=SendStatus.choices, default=SendStatus.QUEUED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    recipient_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Beat's due scan reads only the sends still waiting.
+            models.Index(fields=["scheduled_at"], name="direct_send_due", condition=Q(status="scheduled")),
+        ]
+
+    def __str__(self):
+        return f"send #{self.pk} ({self.priority})"
+
+
+class DirectSendRecipient(models.Model):
+    """One person a direct send is for; fan-out reads these in user id order."""
+
+    send = models.ForeignKey(DirectSend, on_delete=models.CASCADE, related_name="recipients", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["send", "user"], name="uniq_direct_send_recipient")]

@@ -1,4 +1,9 @@
-from .models import UserNotification
+from django.db.models import Prefetch
+
+from apps.common.auth import ServicePrincipal
+from apps.delivery.models import Delivery
+
+from .models import DirectSend, UserNotification
 
 
 def inbox_list(*, user):
@@ -15,3 +20,30 @@ def inbox_unread_count(*, user) -> int:
     return UserNotification.objects.filter(
         user=user, in_inbox=True, read_at__isnull=True, archived_at__isnull=True
     ).count()
+
+
+def direct_send_list(*, caller):
+    """The sends the caller owns: an API key's own, or a staff person's own."""
+    sends = DirectSend.objects.select_related("event__event_type").order_by("-id")
+    if isinstance(caller, ServicePrincipal):
+        return sends.filter(api_key=caller.api_key)
+    return sends.filter(created_by=caller)
+
+
+def direct_send_get(*, caller, send_id: int):
+    return direct_send_list(caller=caller).get(pk=send_id)
+
+
+def direct_send_items(*, send, limit: int):
+    """The first `limit` recipients' inbox items with their deliveries and each
+    delivery's history, in user id order."""
+    user_ids = list(send.recipients.order_by("user_id").values_list("user_id", flat=True)[:limit])
+    items = (
+        UserNotification.objects.filter(event_id=send.event_id, user_id__in=user_ids)
+        .prefetch_related(
+            Prefetch("deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("events"))
+        )
+        .order_by("user_id")
+    )
+    by_user = {item.user_id: item for item in items}
+    return [(user_id, by_user.get(user_id)) for user_id in user_ids]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, send_api
 
 urlpatterns = [
     path("inbox/", api.InboxListApi.as_view(), name="inbox"),
@@ -10,4 +10,11 @@ urlpatterns = [
     path("inbox/<int:notification_id>/unread/", api.InboxUnreadApi.as_view(), name="inbox-unread"),
     path("inbox/<int:notification_id>/archive/", api.InboxArchiveApi.as_view(), name="inbox-archive"),
     path("inbox/<int:notification_id>/unarchive/", api.InboxUnarchiveApi.as_view(), name="inbox-unarchive"),
+]
+
+urlpatterns += [
+    path("notifications/", send_api.NotificationSendApi.as_view(), name="notifications"),
+    path("notifications/bulk/", send_api.NotificationBulkSendApi.as_view(), name="notifications-bulk"),
+    path("notifications/<int:send_id>/", send_api.NotificationDetailApi.as_view(), name="notification-detail"),
+    path("notifications/<int:send_id>/cancel/", send_api.NotificationCancelApi.as_view(), name="notification-cancel"),
 ]

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema, results_of
 
 from .selectors import scenario_list
 from .services import scenario_create, scenario_delete, scenario_execute
@@ -25,9 +26,11 @@ class ScenarioListApi(APIView):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
+    @api_schema(responses=results_of("ScenarioList", ScenarioOutput), operation_id="scenarios_list")
     def get(self, request):
         return Response({"results": ScenarioOutput(scenario_list(owner=request.user)[:200], many=True).data})
 
+    @api_schema(request=Input, responses={201: ScenarioOutput}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -38,9 +41,11 @@ class ScenarioListApi(APIView):
 class ScenarioDetailApi(APIView):
     permission_classes = [IsPerson]
 
+    @api_schema(responses=ScenarioOutput, errors=(404,))
     def get(self, request, scenario_id):
         return Response(ScenarioOutput(get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)).data)
 
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, scenario_id):
         scenario_delete(scenario=get_object_or_404(scenario_list(owner=request.user), pk=scenario_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -49,6 +54,7 @@ class ScenarioDetailApi(APIView):
 class ScenarioExecuteApi(APIView):
     permission_classes = [IsPerson]
 
+    @api_schema(request=None, responses=ScenarioOutput, errors=(404,))
     def post(self, request, scenario_id):
         scenario = get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)
         return Response(ScenarioOutput(scenario_execute(scenario=scenario)).data)

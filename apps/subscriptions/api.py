@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from apps.common.channels import Channel
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema, results_of
 from apps.events.selectors import event_type_list
 
 from .selectors import subscription_list
@@ -37,9 +38,11 @@ class SubscriptionListApi(APIView):
         enabled = serializers.BooleanField(required=False, default=True)
         subject = SubjectField(required=False, allow_null=True)
 
+    @api_schema(responses=results_of("SubscriptionList", SubscriptionOutput), operation_id="subscriptions_list")
     def get(self, request):
         return Response({"results": SubscriptionOutput(subscription_list(user=request.user), many=True).data})
 
+    @api_schema(request=Input, responses={201: SubscriptionOutput}, errors=(400, 409))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -62,10 +65,12 @@ class SubscriptionDetailApi(APIView):
     class Input(serializers.Serializer):
         enabled = serializers.BooleanField()
 
+    @api_schema(responses=SubscriptionOutput, errors=(404,))
     def get(self, request, subscription_id):
         subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
         return Response(SubscriptionOutput(subscription).data)
 
+    @api_schema(request=Input, responses=SubscriptionOutput, errors=(400, 404))
     def patch(self, request, subscription_id):
         subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
         data = self.Input(data=request.data)
@@ -73,6 +78,7 @@ class SubscriptionDetailApi(APIView):
         subscription = subscription_set_enabled(subscription=subscription, enabled=data.validated_data["enabled"])
         return Response(SubscriptionOutput(subscription).data)
 
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, subscription_id):
         subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
         subscription_delete(subscription=subscription)

@@ -68,6 +68,7 @@ def django_db_modify_db_settings(private_pg, private_redis):
         "PASSWORD": "",
         "HOST": "127.0.0.1",
         "PORT": str(private_pg.port),
+        "OPTIONS": {},  # not those of the database it replaces (SQLite's timeout)
     }
     for databases in (settings.DATABASES, connections.settings):
         databases["default"].update(private)

@@ -1,0 +1,82 @@
+"""What `GET /api/v1/notifications/{id}/` says about a direct send: its state, and for
+each recipient each channel's delivery with its timeline `[{"type", "at", "detail"}]`."""
+
+from django.db.models import Count
+
+from apps.common.channels import Channel
+from apps.delivery.models import Delivery
+from apps.events.models import FanoutState
+
+from .models import SendStatus
+
+_FANOUT_STATES = {FanoutState.PENDING: "queued", FanoutState.RUNNING: "fanning_out", FanoutState.DONE: "fanned_out"}
+
+
+def direct_send_status(send) -> str:
+    """scheduled | cancelled | queued | fanning_out | fanned_out"""
+    if send.status in (SendStatus.SCHEDULED, SendStatus.CANCELLED):
+        return send.status
+    return _FANOUT_STATES[send.event.fanout_state]
+
+
+def _in_app(item) -> dict:
+    # The inbox item is the in-app delivery: it has no Delivery row of its own.
+    timeline = [{"type": "delivered", "at": item.created_at, "detail": {}}]
+    if item.read_at:
+        timeline.append({"type": "read", "at": item.read_at, "detail": {}})
+    return {
+        "id": None,
+        "channel": Channel.IN_APP,
+        "status": "read" if item.read_at else "delivered",
+        "attempts": 0,
+        "last_error": "",
+        "sent_at": item.created_at,
+        "events": timeline,
+    }
+
+
+def _delivery(delivery) -> dict:
+    # Fan-out inserts deliveries set-based without history rows: creation starts the timeline.
+    timeline = [{"type": "pending", "at": delivery.created_at, "detail": {}}]
+    timeline += [{"type": e.status, "at": e.at, "detail": e.detail} for e in delivery.events.all()]
+    return {
+        "id": delivery.pk,
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "sent_at": delivery.sent_at,
+        "events": timeline,
+    }
+
+
+def _recipient(user_id, item) -> dict:
+    deliveries = []
+    if item is not None:
+        if item.in_inbox:
+            deliveries.append(_in_app(item))
+        deliveries += [_delivery(d) for d in item.deliveries.all()]
+    return {"user_id": user_id, "notification_id": item.pk if item else None, "deliveries": deliveries}
+
+
+def direct_send_state(*, send, items) -> dict:
+    counts = (
+        Delivery.objects.filter(notification__event_id=send.event_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "id": send.pk,
+        "status": direct_send_status(send),
+        "event_type": send.event.event_type.key,
+        "priority": send.priority,
+        "channels": send.channels,
+        "data": send.event.data,
+        "scheduled_at": send.scheduled_at,
+        "cancelled_at": send.cancelled_at,
+        "created_at": send.created_at,
+        "recipient_count": send.recipient_count,
+        "delivery_counts": dict(counts),
+        "recipients": [_recipient(user_id, item) for user_id, item in items],
+    }

@@ -1,0 +1,172 @@
+"""Direct sends: a service notifies named people (`POST /api/v1/notifications/`).
+
+Each send is an Event (type, data, fan-out state) with a DirectSend row (owner,
+priority, channels, schedule) and one DirectSendRecipient row per person. Fan-out reads
+the recipient rows set-based (fanout.recipients_audience), on a queue of the send's
+priority. A send for later waits in the database; beat releases it when due.
+"""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.common.auth import ServicePrincipal
+from apps.common.priorities import NORMAL, fanout_queue_for
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.services import delivery_transition
+from apps.events.models import Event, EventType, FanoutState
+from apps.events.services import event_data_validate
+
+from .models import DirectSend, DirectSendRecipient, SendStatus
+
+logger = logging.getLogger(__name__)
+
+RECIPIENT_BATCH = 5000
+
+
+def _owner_fields(caller) -> dict:
+    if isinstance(caller, ServicePrincipal):
+        return {"api_key": caller.api_key}
+    return {"created_by": caller}
+
+
+FAN_OUT_BATCH = 50
+
+
+def _enqueue_fan_out(sends: list[DirectSend]) -> None:
+    """One task per send, or for a bulk one task per FAN_OUT_BATCH sends of a priority:
+    a broker round trip per send would cost a 1000-item bulk request seconds."""
+    from .tasks import fan_out_batch_task, fan_out_task
+
+    if len(sends) == 1:
+        fan_out_task.apply_async(args=[sends[0].event_id], queue=fanout_queue_for(sends[0].priority))
+        return
+    by_priority: dict[str, list[int]] = {}
+    for send in sends:
+        by_priority.setdefault(send.priority, []).append(send.event_id)
+    for priority, event_ids in by_priority.items():
+        for start in range(0, len(event_ids), FAN_OUT_BATCH):
+            batch = event_ids[start : start + FAN_OUT_BATCH]
+            fan_out_batch_task.apply_async(args=[batch], queue=fanout_queue_for(priority))
+
+
+def _unknown_recipients(requests: list[dict]) -> dict[int, list[int]]:
+    """{request index: [user ids that do not exist]} for the requests naming any."""
+    wanted = {user_id for request in requests for user_id in request["recipients"]}
+    known = set(get_user_model().objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    missing = {}
+    for index, request in enumerate(requests):
+        unknown = sorted(set(request["recipients"]) - known)
+        if unknown:
+            missing[index] = unknown
+    return missing
+
+
+@transaction.atomic
+def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
+    """Create sends, each request being {event_type, recipients, channels?, data?,
+    priority?, scheduled_at?}. All or nothing: one unknown recipient refuses the lot.
+
+    Raises ValidationError naming, per request index, the user ids that do not exist.
+    """
+    missing = _unknown_recipients(requests)
+    if missing:
+        raise ValidationError(
+            {str(i): [f"Unknown recipients: {', '.join(map(str, ids))}."] for i, ids in missing.items()}
+        )
+    now = timezone.now()
+    owner = _owner_fields(caller)
+    events, sends = [], []
+    for request in requests:
+        data = request.get("data") or {}
+        event_data_validate(data)
+        event_type = request["event_type"]
+        if isinstance(event_type, str):
+            event_type = EventType.objects.get(key=event_type)
+        events.append(Event(event_type=event_type, data=data))
+    Event.objects.bulk_create(events)
+    for event, request in zip(events, requests, strict=True):
+        scheduled_at = request.get("scheduled_at")
+        channels = request.get("channels")
+        sends.append(
+            DirectSend(
+                event=event,
+                priority=request.get("priority") or NORMAL,
+                channels=sorted(set(channels)) if channels is not None else None,
+                scheduled_at=scheduled_at,
+                status=SendStatus.SCHEDULED if scheduled_at and scheduled_at > now else SendStatus.QUEUED,
+                recipient_count=len(set(request["recipients"])),
+                **owner,
+            )
+        )
+    DirectSend.objects.bulk_create(sends)
+    recipients = (
+        DirectSendRecipient(send=send, user_id=user_id)
+        for send, request in zip(sends, requests, strict=True)
+        for user_id in sorted(set(request["recipients"]))
+    )
+    DirectSendRecipient.objects.bulk_create(recipients, batch_size=RECIPIENT_BATCH)
+    due = [send for send in sends if send.status == SendStatus.QUEUED]
+    # robust: the sends are committed; if the broker is down the outbox relay re-drives them.
+    transaction.on_commit(lambda: _enqueue_fan_out(due), robust=True)
+    return sends
+
+
+def direct_send_create(*, caller, **request) -> DirectSend:
+    return direct_sends_create(caller=caller, requests=[request])[0]
+
+
+def scheduled_sends_release(*, limit: int = 500) -> int:
+    """Queue the fan-out of every scheduled send that is due; returns how many."""
+    with transaction.atomic():
+        due = list(
+            DirectSend.objects.select_for_update(skip_locked=True)
+            .filter(status=SendStatus.SCHEDULED, scheduled_at__lte=timezone.now())
+            .order_by("scheduled_at")[:limit]
+        )
+        DirectSend.objects.filter(pk__in=[send.pk for send in due]).update(status=SendStatus.QUEUED)
+        transaction.on_commit(lambda: _enqueue_fan_out(due), robust=True)
+    if due:
+        logger.info("released %d scheduled sends", len(due))
+    return len(due)
+
+
+# Deliveries a cancel request moves itself; a larger send's rest is moved by a task.
+CANCEL_INLINE_LIMIT = 500
+
+
+def direct_send_cancel(*, send: DirectSend, by: str, all_now: bool = False) -> int:
+    """Stop a send: a scheduled one never fans out, a running fan-out stops at its next
+    chunk, and every delivery not yet sent (pending) is cancelled: up to
+    CANCEL_INLINE_LIMIT here and the rest by a task (all of them here with all_now).
+    Returns how many deliveries this call cancelled. Repeating it is harmless."""
+    limit = None if all_now else CANCEL_INLINE_LIMIT
+    with transaction.atomic():
+        # The event row lock waits for a chunk in progress; after it, no chunk starts.
+        Event.objects.select_for_update().filter(pk=send.event_id).first()
+        DirectSend.objects.filter(pk=send.pk).update(
+            status=SendStatus.CANCELLED, cancelled_at=Coalesce("cancelled_at", timezone.now())
+        )
+        Event.objects.filter(pk=send.event_id).exclude(fanout_state=FanoutState.DONE).update(
+            fanout_state=FanoutState.DONE
+        )
+    pending = Delivery.objects.filter(notification__event_id=send.event_id, status=DeliveryStatus.PENDING)
+    delivery_ids = list(pending.order_by("pk").values_list("pk", flat=True)[: limit + 1 if limit else None])
+    if limit is not None and len(delivery_ids) > limit:
+        from .tasks import direct_send_cancel_task
+
+        delivery_ids = delivery_ids[:limit]
+        direct_send_cancel_task.delay(send.pk, by)
+    return sum(
+        delivery_transition(
+            delivery_id=delivery_id,
+            to_status=DeliveryStatus.CANCELLED,
+            from_statuses=[DeliveryStatus.PENDING],
+            detail={"reason": "send cancelled", "by": by},
+        )
+        for delivery_id in delivery_ids
+    )
