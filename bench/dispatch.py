@@ -33,13 +33,14 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 
 from apps.common.channels import Channel  # noqa: E402
-from apps.delivery.models import Delivery, DeliveryStatus  # noqa: E402
+from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus  # noqa: E402
 from apps.events.models import Event, EventType  # noqa: E402
 from apps.events.services import event_publish, event_type_ensure  # noqa: E402
+from apps.notifications.models import UserNotification  # noqa: E402
 from apps.subscriptions.models import Subscription  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
 from tests.sinks import free_port  # noqa: E402
@@ -103,6 +104,12 @@ def ensure_audience(size: int) -> EventType:
 
 def cleanup(event_type: EventType) -> None:
     Event.objects.filter(event_type=event_type).delete()  # cascades to inbox items and deliveries
+    # Fresh statistics and no dead rows for the next run, as autovacuum would leave
+    # them (it may be off or behind on a benchmark machine).
+    tables = [model._meta.db_table for model in (Delivery, DeliveryEvent, UserNotification, Event)]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def worker_peak_rss(worker: Worker) -> float:
@@ -167,6 +174,9 @@ def main():
 
     call_command("migrate", verbosity=0)
     event_type = ensure_audience(args.deliveries)
+    with connection.cursor() as cursor:
+        for model in (get_user_model(), Subscription):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     cleanup(event_type)
     port = free_port()
     sink = start_sink(port)

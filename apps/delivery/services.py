@@ -101,12 +101,19 @@ def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
     skipped, so a re-run of any dispatch is harmless."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = list(
+        # Only the ids go in the WHERE, so the plan is always the primary key: with a
+        # status condition, stale statistics after a large fan-out can make the planner
+        # scan the status index through every pending delivery for each batch.
+        rows = (
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
-            .exclude(not_before__gt=now)
-            .values_list("pk", flat=True)
+            .filter(pk__in=delivery_ids)
+            .values_list("pk", "status", "not_before")
         )
+        claimed = [
+            pk
+            for pk, status, not_before in rows
+            if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now)
+        ]
         if claimed:
             Delivery.objects.filter(pk__in=claimed).update(
                 status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now

@@ -106,6 +106,21 @@ class SmtpProvider:
             return [result for part in parts for result in part]
 
 
+# What rendering an email reads (email_content.py and its template context).
+RENDER_FIELDS = [
+    "channel",
+    "notification__title",
+    "notification__body",
+    "notification__url",
+    "notification__data",
+    "notification__event_id",
+    "notification__user__email",
+    "notification__event__data",
+    "notification__event__event_type__key",
+    "notification__event__event_type__name",
+]
+
+
 class EmailChannel:
     key = "email"
 
@@ -115,6 +130,13 @@ class EmailChannel:
     @property
     def batch_size(self) -> int:
         return settings.EMAIL_BATCH_SIZE
+
+    def narrow_queryset(self, queryset):
+        return (
+            queryset.select_related(None)
+            .select_related("notification__user", "notification__event__event_type")
+            .only(*RENDER_FIELDS)
+        )
 
     def render(self, delivery) -> Message | None:
         if "@" not in (delivery.notification.user.email or ""):
