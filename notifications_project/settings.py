@@ -187,7 +187,7 @@ DELIVERY_RETRY_BACKOFF_MAX_SECONDS = env.float("DELIVERY_RETRY_BACKOFF_MAX_SECON
 # --- Delivery channels, providers and resilience --------------------------
 EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="smtp")  # smtp | sendgrid; the other one is the failover
 # SMTP connections one batch is spread over (threads), each reused for its share.
-EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", default=2)
+EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", default=4)
 # False opens one SMTP connection per message (only to measure what reuse saves).
 EMAIL_SMTP_REUSE_CONNECTION = env.bool("EMAIL_SMTP_REUSE_CONNECTION", default=True)
 EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
