@@ -195,6 +195,8 @@ SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
 SMS_PROVIDER = env("SMS_PROVIDER", default="twilio")
+if EMAIL_PROVIDER not in {"smtp", "sendgrid"} or SMS_PROVIDER != "twilio":
+    raise ImproperlyConfigured("EMAIL_PROVIDER must be smtp or sendgrid; SMS_PROVIDER must be twilio.")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")

@@ -4,7 +4,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.subscriptions.models import Subscription
+from apps.subscriptions.services import subscriptions_set_enabled
+
 from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .unsubscribe import UnsubscribeTarget
 
 
 @transaction.atomic
@@ -221,3 +225,15 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
         DeliveryEvent.objects.bulk_create(history)
     plan = {step: [pk for pk in ids if pk in rows] for step, ids in plan.items()}
     return plan
+
+
+def subscription_unsubscribe(*, target: UnsubscribeTarget) -> bool:
+    """Turn off the person's subscriptions to that event type on that channel (for any
+    subject). False when there is none, e.g. it was deleted since."""
+    queryset = Subscription.objects.filter(
+        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
+    )
+    if not queryset.exists():
+        return False
+    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
+    return True
