@@ -230,7 +230,7 @@ OUTBOUND_HTTP_CONCURRENCY = env.int("OUTBOUND_HTTP_CONCURRENCY", default=8)
 # --- Delivery channels, providers and resilience --------------------------
 EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="smtp")  # smtp | sendgrid; the other one is the failover
 # SMTP connections one batch is spread over (threads), each reused for its share.
-EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", default=2)
+EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", default=4)
 # False opens one SMTP connection per message (only to measure what reuse saves).
 EMAIL_SMTP_REUSE_CONNECTION = env.bool("EMAIL_SMTP_REUSE_CONNECTION", default=True)
 EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
@@ -238,6 +238,8 @@ SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
 SMS_PROVIDER = env("SMS_PROVIDER", default="twilio")
+if EMAIL_PROVIDER not in {"smtp", "sendgrid"} or SMS_PROVIDER != "twilio":
+    raise ImproperlyConfigured("EMAIL_PROVIDER must be smtp or sendgrid; SMS_PROVIDER must be twilio.")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")

@@ -160,7 +160,10 @@ def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> Dispatc
     claimed = deliveries_claim(delivery_ids=delivery_ids)
     if not claimed:
         return plan
-    results = _send(channel, list(delivery_list_for_send(delivery_ids=claimed)))
+    deliveries = delivery_list_for_send(delivery_ids=claimed)
+    if hasattr(channel, "narrow_queryset"):
+        deliveries = channel.narrow_queryset(deliveries)
+    results = _send(channel, list(deliveries))
     plan.steps = deliveries_record_results(results=results, max_attempts=max_attempts(channel_key))
     retried, deferred = set(plan.steps["retry"]), set(plan.steps["deferred"])
     plan.retry_after = max((r.retry_after or 0 for r in results if r.delivery_id in retried), default=0.0)

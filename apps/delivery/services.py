@@ -2,7 +2,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.subscriptions.models import Subscription
+from apps.subscriptions.services import subscriptions_set_enabled
+
 from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .unsubscribe import UnsubscribeTarget
 from .signals import delivery_history_recorded
 
 
@@ -73,12 +77,19 @@ def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
     skipped, so a re-run of any dispatch is harmless."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = list(
+        # Only the ids go in the WHERE, so the plan is always the primary key: with a
+        # status condition, stale statistics after a large fan-out can make the planner
+        # scan the status index through every pending delivery for each batch.
+        rows = (
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
-            .exclude(not_before__gt=now)
-            .values_list("pk", flat=True)
+            .filter(pk__in=delivery_ids)
+            .values_list("pk", "status", "not_before")
         )
+        claimed = [
+            pk
+            for pk, status, not_before in rows
+            if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now)
+        ]
         if claimed:
             Delivery.objects.filter(pk__in=claimed).update(
                 status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
@@ -186,3 +197,15 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
         delivery_history_record(history)
     plan = {step: [pk for pk in ids if pk in rows] for step, ids in plan.items()}
     return plan
+
+
+def subscription_unsubscribe(*, target: UnsubscribeTarget) -> bool:
+    """Turn off the person's subscriptions to that event type on that channel (for any
+    subject). False when there is none, e.g. it was deleted since."""
+    queryset = Subscription.objects.filter(
+        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
+    )
+    if not queryset.exists():
+        return False
+    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
+    return True

@@ -21,8 +21,8 @@ from twilio.request_validator import RequestValidator
 from apps.common.errors import error_response
 
 from .callbacks import sendgrid_events_apply, twilio_status_apply
+from .services import subscription_unsubscribe
 from .unsubscribe import unsubscribe_token_read
-from .unsubscribe_service import subscription_unsubscribe
 
 logger = logging.getLogger(__name__)
 

@@ -72,6 +72,8 @@ class DeliveryChannel(Protocol):
     def classify(self, exc: Exception) -> Outcome:
         """Whether an exception raised by the provider is worth a retry."""
 
+    # Optional: `narrow_queryset(queryset) -> queryset` loads only what `render` reads
+    # (a batch instantiates every row; fewer columns and models cost less).
     # Optional: `providers() -> list[Provider]`, in order of preference. A channel that
     # has it is sent through the first provider whose circuit lets it, within that
     # provider's shared rate limit (see dispatch.py); one without it is sent directly.

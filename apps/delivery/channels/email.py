@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.module_loading import import_string
 
 from .base import Message, Outcome, SendResult
 from .email_content import ContentCache, email_message
-from .email_mime import WireEmail, wire_emails
+from .email_mime import WireEmail, django_email, wire_emails
 from .registry import register
 
 # After this many connection failures in a row a share gives up: the server is down,
@@ -74,6 +76,14 @@ class SmtpProvider:
                     break
                 try:
                     backend.open()
+                except Exception as exc:  # noqa: BLE001 - refused, timed out, TLS or login failed
+                    # Whatever the server answered while connecting concerns the
+                    # connection, not this recipient: transient.
+                    results.append(self._failed(email.message, exc, Outcome.TRANSIENT))
+                    connect_failures += 1
+                    backend.close()
+                    continue
+                try:
                     backend.connection.sendmail(email.from_address, [email.to_address], email.data)
                     if not reuse:
                         backend.close()
@@ -91,12 +101,32 @@ class SmtpProvider:
             backend.close()
         return results
 
-    def _failed(self, message: Message, exc: Exception) -> SendResult:
+    def _failed(self, message: Message, exc: Exception, outcome: Outcome | None = None) -> SendResult:
         return SendResult(
-            message.delivery_id, self.classify(exc), error=f"{exc.__class__.__name__}: {exc}", detail=_smtp_detail(exc)
+            message.delivery_id,
+            outcome or self.classify(exc),
+            error=f"{exc.__class__.__name__}: {exc}",
+            detail=_smtp_detail(exc),
         )
 
+    def _send_other_backend(self, messages: list[Message]) -> list[SendResult]:
+        """A non-SMTP Django backend (console, file, memory): handed whole messages."""
+        backend = get_connection(fail_silently=False)
+        results = []
+        with backend:
+            for message in messages:
+                email, message_id = django_email(message)
+                try:
+                    backend.send_messages([email])
+                except Exception as exc:  # noqa: BLE001 - classified per message
+                    results.append(self._failed(message, exc))
+                else:
+                    results.append(SendResult(message.delivery_id, Outcome.SENT, message_id))
+        return results
+
     def send_batch(self, messages: list[Message]) -> list[SendResult]:
+        if not issubclass(import_string(settings.EMAIL_BACKEND), SmtpBackend):
+            return self._send_other_backend(messages)
         emails = wire_emails(messages)
         shares = max(1, min(settings.EMAIL_SMTP_PARALLEL_CONNECTIONS, len(emails) // 20))
         if shares == 1:
@@ -104,6 +134,21 @@ class SmtpProvider:
         with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="smtp") as pool:
             parts = pool.map(self._send_share, [emails[i::shares] for i in range(shares)])
             return [result for part in parts for result in part]
+
+
+# What rendering an email reads (email_content.py and its template context).
+RENDER_FIELDS = [
+    "channel",
+    "notification__title",
+    "notification__body",
+    "notification__url",
+    "notification__data",
+    "notification__event_id",
+    "notification__user__email",
+    "notification__event__data",
+    "notification__event__event_type__key",
+    "notification__event__event_type__name",
+]
 
 
 class EmailChannel:
@@ -115,6 +160,13 @@ class EmailChannel:
     @property
     def batch_size(self) -> int:
         return settings.EMAIL_BATCH_SIZE
+
+    def narrow_queryset(self, queryset):
+        return (
+            queryset.select_related(None)
+            .select_related("notification__user", "notification__event__event_type")
+            .only(*RENDER_FIELDS)
+        )
 
     def render(self, delivery) -> Message | None:
         if "@" not in (delivery.notification.user.email or ""):

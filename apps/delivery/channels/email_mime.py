@@ -43,11 +43,15 @@ def _build(subject: str, text: str, html: str, to: str, headers: dict) -> EmailM
     return email
 
 
-def full_email(message: Message) -> WireEmail:
+def django_email(message: Message) -> tuple[EmailMultiAlternatives, str]:
+    """The message as Django's email object, and its Message-ID."""
     message_id = make_msgid(domain=str(DNS_NAME))
-    email = _build(
-        message.subject, message.text, message.html, message.to, {**message.headers, "Message-ID": message_id}
-    )
+    headers = {**message.headers, "Message-ID": message_id}
+    return _build(message.subject, message.text, message.html, message.to, headers), message_id
+
+
+def full_email(message: Message) -> WireEmail:
+    email, message_id = django_email(message)
     encoding = email.encoding or settings.DEFAULT_CHARSET
     return WireEmail(
         message=message,
