@@ -37,6 +37,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/fanout.py
+	$(PY) bench/preferences_fanout.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 test_db.sqlite3
