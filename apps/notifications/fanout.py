@@ -17,10 +17,10 @@ from django.utils import timezone
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.common.priorities import NORMAL
-from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
-from apps.subscriptions.policy import deliveries_apply_preferences, fanned_out_deliveries
+from apps.subscriptions.policy import delivery_policy, muted_history_detail
 
 from .models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from .rendering import inbox_content, inbox_content_by_locale
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SUBSCRIPTIONS = Subscription._meta.db_table
 NOTIFICATIONS = UserNotification._meta.db_table
 DELIVERIES = Delivery._meta.db_table
+DELIVERY_EVENTS = DeliveryEvent._meta.db_table
 PROFILES = Profile._meta.db_table
 
 # The subscriptions an event reaches: enabled (or any, for a critical event type: it
@@ -59,15 +60,52 @@ INSERT_NOTIFICATIONS_SQL = f"""
     ON CONFLICT (event_id, user_id) DO NOTHING
 """
 
+# Status, last error and not_before come from the person's preferences
+# (apps.subscriptions.policy): a delivery is born muted, held or pending.
 INSERT_DELIVERIES_SQL = f"""
     INSERT INTO {DELIVERIES}
-        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at)
-    SELECT DISTINCT n.id, s.channel, '{DeliveryStatus.PENDING}', 0, '', '', %(now)s, %(now)s
+        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at,
+         not_before)
+    SELECT DISTINCT n.id, s.channel, {{status}}, 0, {{last_error}}, '', %(now)s, %(now)s, {{not_before}}
     FROM {SUBSCRIPTIONS} s
     JOIN {NOTIFICATIONS} n ON n.event_id = %(event_id)s AND n.user_id = s.user_id
+    {{joins}}
     WHERE {MATCH} {UPTO} AND s.channel <> '{Channel.IN_APP}'
     ON CONFLICT (notification_id, channel) DO NOTHING
 """
+# The history of deliveries born cancelled (muted). PostgreSQL takes them from the
+# INSERT's own RETURNING; elsewhere from the chunk's rows.
+MUTED_HISTORY_SQL = f"""
+    INSERT INTO {DELIVERY_EVENTS} (delivery_id, status, detail, at)
+    SELECT d.id, d.status, %(muted_detail)s, %(now)s FROM {{source}} d
+    WHERE d.status = '{DeliveryStatus.CANCELLED}' AND d.last_error = 'muted'
+"""
+
+
+def _insert_deliveries(cursor, params: dict, policy) -> int | None:
+    """Insert a chunk's deliveries; returns how many, or None when not known (the
+    PostgreSQL statement also writes the muted ones' history)."""
+    insert = INSERT_DELIVERIES_SQL.format(
+        status=policy.status, last_error=policy.last_error, not_before=policy.not_before, joins=policy.joins
+    )
+    params = {**params, **policy.params, "muted_detail": muted_history_detail()}
+    if not policy.joins:  # critical: nobody is muted
+        cursor.execute(insert, params)
+        return max(cursor.rowcount, 0)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH d AS ({insert} RETURNING id, status, last_error) {MUTED_HISTORY_SQL.format(source='d')}", params
+        )
+        return None
+    cursor.execute(insert, params)
+    inserted = max(cursor.rowcount, 0)
+    chunk = (
+        f"(SELECT x.* FROM {DELIVERIES} x JOIN {NOTIFICATIONS} n ON n.id = x.notification_id"
+        " WHERE n.event_id = %(event_id)s AND n.user_id > %(after)s"
+        " AND (%(upto)s IS NULL OR n.user_id <= %(upto)s))"
+    )
+    cursor.execute(MUTED_HISTORY_SQL.format(source=chunk), params)
+    return inserted
 
 
 @dataclass(frozen=True)
@@ -80,15 +118,17 @@ class Audience:
     deliveries_sql: str | None
     params: dict = field(default_factory=dict)
     priority: str = NORMAL
+    # Subscribers' deliveries follow their preferences; a direct send's go as asked.
+    applies_preferences: bool = False
 
 
 # An event's subscribers (the publish path).
-SUBSCRIBERS = Audience(CHUNK_END_SQL, INSERT_NOTIFICATIONS_SQL, INSERT_DELIVERIES_SQL)
+SUBSCRIBERS = Audience(CHUNK_END_SQL, INSERT_NOTIFICATIONS_SQL, INSERT_DELIVERIES_SQL, applies_preferences=True)
 
 
 HAS_EXTERNAL_SQL = f"""
     SELECT 1 FROM {SUBSCRIPTIONS} s
-    WHERE s.event_type_id = %(event_type_id)s AND s.enabled AND s.channel <> '{Channel.IN_APP}'
+    WHERE s.event_type_id = %(event_type_id)s AND (s.enabled OR %(critical)s) AND s.channel <> '{Channel.IN_APP}'
     LIMIT 1
 """
 
@@ -97,7 +137,7 @@ def _has_external_subscribers(event) -> bool:
     """Whether any delivery can come of this event: when none, each chunk skips the
     deliveries statement (a join over the whole chunk) altogether."""
     with connection.cursor() as cursor:
-        cursor.execute(HAS_EXTERNAL_SQL, {"event_type_id": event.event_type_id})
+        cursor.execute(HAS_EXTERNAL_SQL, {"event_type_id": event.event_type_id, "critical": event.event_type.critical})
         return cursor.fetchone() is not None
 
 
@@ -171,19 +211,16 @@ def _fan_out_chunk(
             cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)
             deliveries = 0
-            if audience.deliveries_sql:
+            if audience.applies_preferences and audience.deliveries_sql:
+                # Opt-outs, mutes, digests and quiet hours are decided in the INSERT itself.
+                policy = delivery_policy(
+                    where_sql=f"{MATCH} {UPTO}", params=params, critical=critical, now=timezone.now()
+                )
+                deliveries = _insert_deliveries(cursor, params, policy)
+            elif audience.deliveries_sql:
                 cursor.execute(audience.deliveries_sql, params)
                 deliveries = max(cursor.rowcount, 0)
         _localise_chunk(params, variants)
-        if deliveries and not critical:
-            # Mutes, digests and quiet hours, in this transaction: dispatch never sees
-            # a delivery before its person's preferences are applied.
-            deliveries_apply_preferences(
-                queryset=fanned_out_deliveries(
-                    event_id=event.pk, after_user_id=event.fanout_cursor, upto_user_id=params["upto"]
-                ),
-                now=timezone.now(),
-            )
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(
             fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,

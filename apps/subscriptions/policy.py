@@ -1,105 +1,138 @@
-"""Preferences applied to a fan-out chunk's fresh deliveries, set-based, inside the
-chunk's transaction (so no delivery is ever visible to dispatch before its policy):
+"""Preferences applied by the fan-out as it writes a chunk's deliveries.
 
-- muted channels and "mute until" → the delivery is cancelled (reason "muted"), with a
-  DeliveryEvent, so "why did I get no email" has an answer;
-- a channel on digest → held with not_before = DIGEST_HOLD until the digest task
-  takes it into a digest;
-- quiet hours → email, SMS and push held until the window's end (not_before).
+The fan-out's delivery INSERT … SELECT takes its status, last_error and not_before
+from the expressions built here, so a delivery is born with its person's preferences
+applied (no second pass over fresh rows, whose statistics the planner has not seen):
 
-Opt-outs need nothing here: a disabled subscription never makes a delivery. Critical
-event types skip all of it. Quiet-hour windows are computed in Python once per distinct
-(time zone, start, end) among the chunk's recipients, never per person.
+- opted out → no delivery at all (the subscription is disabled: fan-out's MATCH);
+- muted channel or inside "mute until" → status cancelled, last_error "muted", and a
+  DeliveryEvent (an answer to "why did I get no email?");
+- channel on digest → pending, held with not_before = DIGEST_HOLD until the digest
+  task takes it into a digest;
+- quiet hours → email, SMS and push (QUIET_HOURS_CHANNELS) held until the window's
+  end. Windows are computed in Python once per distinct (time zone, start, end) among
+  the chunk's people, never per person, and become a CASE in the INSERT.
+
+Critical event types skip all of it. People without a Preference row cost a LEFT JOIN.
 """
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 
-from apps.common.channels import EXTERNAL_CHANNELS
-from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
+from apps.accounts.models import Profile
+from apps.delivery.models import DeliveryEvent, DeliveryStatus
 
-from .models import DigestFrequency
+from .models import Preference, Subscription
 from .quiet_hours import quiet_hold_until
 
 # "Until the digest is built": far enough never to be released by time, and the
 # marker the digest task looks for.
 DIGEST_HOLD = datetime(9999, 1, 1, tzinfo=UTC)
-DIGESTING = [DigestFrequency.HOURLY, DigestFrequency.DAILY, DigestFrequency.WEEKLY]
+DIGESTING = ("hourly", "daily", "weekly")
 
-PREFERENCE = "notification__user__notification_preference"
+PREFERENCES = Preference._meta.db_table
+SUBSCRIPTIONS = Subscription._meta.db_table
+PROFILES = Profile._meta.db_table
 
-
-def muted_q(now) -> Q:
-    muted = Q(**{f"{PREFERENCE}__mute_until__gt": now})
-    for channel in EXTERNAL_CHANNELS:
-        muted |= Q(channel=channel, **{f"{PREFERENCE}__muted_channels__contains": [channel]})
-    return muted
-
-
-def digest_q() -> Q:
-    on_digest = Q(pk__in=[])
-    for channel in EXTERNAL_CHANNELS:
-        named = Q(**{f"{PREFERENCE}__digest_channels__has_key": channel})
-        on_digest |= Q(channel=channel) & (
-            (named & Q(**{f"{PREFERENCE}__digest_channels__{channel}__in": DIGESTING}))
-            | (~named & Q(**{f"{PREFERENCE}__digest__in": DIGESTING}))
-        )
-    return on_digest
+# JSON membership and lookup differ by database; both are a few characters.
+_JSON = {
+    "postgresql": {
+        "muted": "jsonb_exists(p.muted_channels, s.channel)",
+        "digest": "COALESCE(p.digest_channels ->> s.channel, p.digest)",
+    },
+    "sqlite": {
+        "muted": "EXISTS (SELECT 1 FROM json_each(p.muted_channels) j WHERE j.value = s.channel)",
+        "digest": "COALESCE(json_extract(p.digest_channels, '$.' || s.channel), p.digest)",
+    },
+}
 
 
-def deliveries_cancel_set(*, queryset, reason: str, now) -> int:
-    """Cancel every pending delivery of a queryset in two statements, history included."""
-    queryset = queryset.filter(status=DeliveryStatus.PENDING)
-    sql, params = queryset.values_list("pk").query.sql_with_params()
-    detail = DeliveryEvent._meta.get_field("detail").get_db_prep_save({"reason": reason}, connection)
-    at = DeliveryEvent._meta.get_field("at").get_db_prep_save(now, connection)
+@dataclass
+class DeliveryPolicy:
+    """SQL over `s` (subscription) for the fan-out's delivery INSERT."""
+
+    joins: str = ""
+    status: str = f"'{DeliveryStatus.PENDING}'"
+    last_error: str = "''"
+    not_before: str = "CAST(NULL AS timestamptz)"  # typed: SELECT DISTINCT needs it
+    params: dict = field(default_factory=dict)
+
+
+def _in_list(name: str, values) -> tuple[str, dict]:
+    keys = {f"{name}_{i}": value for i, value in enumerate(values)}
+    return ", ".join(f"%({key})s" for key in keys) or "NULL", keys
+
+
+def _as_time(value) -> time:
+    return time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _quiet_windows(where_sql: str, params: dict, now) -> list[tuple]:
+    """[(tz, start, end, until)] for the chunk's distinct quiet-hour settings that
+    hold at `now`."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {DeliveryEvent._meta.db_table} (delivery_id, status, detail, at) "
-            f"SELECT q.*, %s, %s, %s FROM ({sql}) q",
-            [DeliveryStatus.CANCELLED, detail, at, *params],
+            f"""
+            SELECT DISTINCT pr.timezone, p.quiet_start, p.quiet_end FROM {SUBSCRIPTIONS} s
+            JOIN {PREFERENCES} p ON p.user_id = s.user_id
+            JOIN {PROFILES} pr ON pr.user_id = s.user_id
+            WHERE {where_sql} AND p.quiet_start IS NOT NULL AND p.quiet_end IS NOT NULL
+            """,
+            params,
         )
-    return queryset.update(status=DeliveryStatus.CANCELLED, last_error=reason, updated_at=now)
+        rows = cursor.fetchall()
+    windows = []
+    for tz, start, end in rows:
+        until = quiet_hold_until(now=now, tz=tz or "UTC", start=_as_time(start), end=_as_time(end))
+        if until is not None:
+            windows.append((tz, start, end, until))
+    return windows
 
 
-def quiet_hours_hold(*, queryset, now) -> int:
-    """Hold the queryset's quiet-hour channels of people inside their quiet window."""
-    queryset = queryset.filter(
-        channel__in=settings.QUIET_HOURS_CHANNELS,
-        **{f"{PREFERENCE}__quiet_start__isnull": False, f"{PREFERENCE}__quiet_end__isnull": False},
+def delivery_policy(*, where_sql: str, params: dict, critical: bool, now) -> DeliveryPolicy:
+    """The expressions for one chunk. `where_sql` selects the chunk's subscriptions
+    (alias `s`) with `params`."""
+    if critical:
+        return DeliveryPolicy()
+    adapt = connection.ops
+    json = _JSON[connection.vendor]
+    muted = f"COALESCE(p.mute_until > %(policy_now)s OR {json['muted']}, FALSE)"
+    digesting, frequencies = _in_list("policy_freq", DIGESTING)
+    quiet_channels, channel_keys = _in_list("policy_quiet", settings.QUIET_HOURS_CHANNELS)
+    cases = [f"WHEN {muted} THEN NULL", f"WHEN {json['digest']} IN ({digesting}) THEN %(policy_hold)s"]
+    extra = {}
+    for i, (tz, start, end, until) in enumerate(_quiet_windows(where_sql, params, now)):
+        cases.append(
+            f"WHEN s.channel IN ({quiet_channels}) AND pr.timezone = %(policy_tz_{i})s"
+            f" AND p.quiet_start = %(policy_start_{i})s AND p.quiet_end = %(policy_end_{i})s"
+            f" THEN %(policy_until_{i})s"
+        )
+        extra.update(
+            {
+                f"policy_tz_{i}": tz,
+                f"policy_start_{i}": adapt.adapt_timefield_value(start),
+                f"policy_end_{i}": adapt.adapt_timefield_value(end),
+                f"policy_until_{i}": adapt.adapt_datetimefield_value(until),
+            }
+        )
+    return DeliveryPolicy(
+        joins=f"LEFT JOIN {PREFERENCES} p ON p.user_id = s.user_id LEFT JOIN {PROFILES} pr ON pr.user_id = s.user_id",
+        status=f"CASE WHEN {muted} THEN '{DeliveryStatus.CANCELLED}' ELSE '{DeliveryStatus.PENDING}' END",
+        last_error=f"CASE WHEN {muted} THEN 'muted' ELSE '' END",
+        not_before=f"CASE {' '.join(cases)} ELSE NULL END",
+        params={
+            "policy_now": adapt.adapt_datetimefield_value(now),
+            "policy_hold": adapt.adapt_datetimefield_value(DIGEST_HOLD),
+            **frequencies,
+            **channel_keys,
+            **extra,
+        },
     )
-    windows = queryset.values_list(
-        "notification__user__profile__timezone", f"{PREFERENCE}__quiet_start", f"{PREFERENCE}__quiet_end"
-    ).distinct()
-    held = 0
-    for tz, start, end in windows:
-        until = quiet_hold_until(now=now, tz=tz or "UTC", start=start, end=end)
-        if until is None:
-            continue
-        held += queryset.filter(
-            Q(not_before__isnull=True) | Q(not_before__lt=until),
-            **{
-                "notification__user__profile__timezone": tz,
-                f"{PREFERENCE}__quiet_start": start,
-                f"{PREFERENCE}__quiet_end": end,
-            },
-        ).update(not_before=until, updated_at=now)
-    return held
 
 
-def deliveries_apply_preferences(*, queryset, now) -> None:
-    """Apply mutes, digests and quiet hours to the pending deliveries of a queryset."""
-    pending = queryset.filter(status=DeliveryStatus.PENDING)
-    deliveries_cancel_set(queryset=pending.filter(muted_q(now)), reason="muted", now=now)
-    pending.filter(digest_q()).update(not_before=DIGEST_HOLD, updated_at=now)
-    quiet_hours_hold(queryset=pending.exclude(not_before=DIGEST_HOLD), now=now)
-
-
-def fanned_out_deliveries(*, event_id: int, after_user_id: int, upto_user_id: int | None):
-    queryset = Delivery.objects.filter(notification__event_id=event_id, notification__user_id__gt=after_user_id)
-    if upto_user_id is not None:
-        queryset = queryset.filter(notification__user_id__lte=upto_user_id)
-    return queryset
+def muted_history_detail():
+    """The DeliveryEvent detail of a delivery cancelled as muted, ready for SQL."""
+    return DeliveryEvent._meta.get_field("detail").get_db_prep_save({"reason": "muted"}, connection)
