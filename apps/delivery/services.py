@@ -6,8 +6,8 @@ from apps.subscriptions.models import Subscription
 from apps.subscriptions.services import subscriptions_set_enabled
 
 from .models import Delivery, DeliveryEvent, DeliveryStatus
-from .unsubscribe import UnsubscribeTarget
 from .signals import delivery_history_recorded
+from .unsubscribe import UnsubscribeTarget
 
 
 def delivery_history_record(events: list[DeliveryEvent]) -> None:
