@@ -119,7 +119,7 @@ def test_bad_inbox_filters_are_400(client_for, make_user):
     client = client_for(make_user())
     assert_envelope(client.get("/api/v1/inbox/?status=maybe"), 400)
     assert_envelope(client.get("/api/v1/inbox/?archived=perhaps"), 400)
-    assert_envelope(client.get("/api/v1/inbox/?cursor=garbage"), 404)
+    assert_envelope(client.get("/api/v1/inbox/?cursor=garbage"), 400)
 
 
 class TestOtherPeoplesIds:

@@ -58,12 +58,16 @@ def _message_and_details(exc, data):
 
 
 def _error_code(exc) -> str | None:
-    """invalid_input for bad fields; else the exception's own code when it names one
-    (parse_error, throttled, idempotency_key_reused, ...); else None: the status's."""
+    """invalid_input for bad fields, parse_error for a body that is not JSON, the
+    project's own exceptions' codes (idempotency_key_reused, ...); else None: the
+    status's code."""
     if isinstance(exc, exceptions.ValidationError):
         return "invalid_input"
-    code = getattr(exc, "default_code", None)
-    return None if code in (None, "error", "invalid") else code
+    if isinstance(exc, exceptions.ParseError):
+        return "parse_error"
+    if isinstance(exc, exceptions.APIException) and not type(exc).__module__.startswith("rest_framework"):
+        return exc.default_code
+    return None
 
 
 def envelope_exception_handler(exc, context):

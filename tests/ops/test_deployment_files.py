@@ -135,7 +135,8 @@ def test_flower_requires_basic_auth():
 
 def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
     processes = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert set(processes) == {"web", "worker", "beat", "flower"}
+    # The four the contract names, and a worker only for urgent (critical, high) queues.
+    assert set(processes) == {"web", "worker", "worker_urgent", "beat", "flower"}
     consumed = set()
     for command in processes.values():
         consumed |= check_command(command.replace("${PORT:-8000}", "8000").replace("${WORKER_CONCURRENCY:-2}", "2"))
