@@ -17,7 +17,8 @@ class Subscription(models.Model):
     enabled = models.BooleanField(default=True)
     # Created from the event type's default channels and never changed by the person:
     # removing the channel from the defaults removes the row (see defaults.py).
-    is_default = models.BooleanField(default=False)
+    # A database default too: bulk SQL inserts (benchmarks, data loads) may leave it out.
+    is_default = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
