@@ -9,7 +9,8 @@ from django.db.models import Count
 
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 
-LOGGED_DELIVERY = re.compile(r'"delivery_id": (\d+), "event_id": ')
+# The log channel's JSON line, inside the worker's own JSON log record (quotes escaped there).
+LOGGED_DELIVERY = re.compile(r'\\?"delivery_id\\?": (\d+), \\?"event_id\\?": ')
 
 
 def run_id() -> str:
