@@ -1,7 +1,7 @@
 """A person's Web Push subscriptions, and the VAPID key their browser subscribes with."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema, results_of
 
 from .selectors import push_subscription_get, push_subscription_list
 from .services import push_subscription_delete, push_subscription_register
@@ -23,12 +24,9 @@ class PushKeys(serializers.Serializer):
 class PushSubscriptionOutput(serializers.Serializer):
     id = serializers.IntegerField()
     endpoint = serializers.CharField()
-    keys = serializers.SerializerMethodField()
+    keys = PushKeys(source="*")
     user_agent = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-    def get_keys(self, obj) -> dict:
-        return {"p256dh": obj.p256dh, "auth": obj.auth}
 
 
 class PushNotConfigured(APIException):
@@ -42,7 +40,7 @@ class VapidPublicKeyApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=inline_serializer("VapidPublicKey", {"public_key": serializers.CharField()}))
+    @api_schema(responses=inline_serializer("VapidPublicKey", {"public_key": serializers.CharField()}), errors=(503,))
     def get(self, request):
         if not settings.VAPID_PUBLIC_KEY:
             raise PushNotConfigured()
@@ -59,12 +57,21 @@ class PushSubscriptionListApi(APIView):
         keys = PushKeys()
         expirationTime = serializers.IntegerField(required=False, allow_null=True)  # noqa: N815 (the browser's name)
 
-    @extend_schema(responses=PushSubscriptionOutput(many=True))
+    @api_schema(
+        responses=results_of("PushSubscriptionList", PushSubscriptionOutput), operation_id="push_subscriptions_list"
+    )
     def get(self, request):
         subscriptions = push_subscription_list(user=request.user)
         return Response({"results": PushSubscriptionOutput(subscriptions, many=True).data})
 
-    @extend_schema(request=Input, responses={201: PushSubscriptionOutput, 200: PushSubscriptionOutput})
+    @api_schema(
+        request=Input,
+        responses={
+            201: OpenApiResponse(PushSubscriptionOutput, description="Registered."),
+            200: OpenApiResponse(PushSubscriptionOutput, description="Already registered (keys updated)."),
+        },
+        errors=(400,),
+    )
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,12 +91,12 @@ class PushSubscriptionListApi(APIView):
 class PushSubscriptionDetailApi(APIView):
     permission_classes = [IsPerson]
 
-    @extend_schema(responses=PushSubscriptionOutput)
+    @api_schema(responses=PushSubscriptionOutput, errors=(404,))
     def get(self, request, subscription_id):
         subscription = push_subscription_get(user=request.user, subscription_id=subscription_id)
         return Response(PushSubscriptionOutput(subscription).data)
 
-    @extend_schema(responses={204: None})
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, subscription_id):
         push_subscription_delete(subscription=push_subscription_get(user=request.user, subscription_id=subscription_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

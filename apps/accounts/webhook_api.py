@@ -1,12 +1,13 @@
 """A person's webhook endpoints. The `whsec_` secret is shown on create and on rotate
 only: the receiver stores it, this API never shows it again."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
+from apps.common.schema import api_schema, results_of
 
 from .selectors import webhook_endpoint_get, webhook_endpoint_list
 from .services import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_rotate_secret
@@ -18,7 +19,7 @@ class WebhookEndpointOutput(serializers.Serializer):
     url = serializers.CharField()
     description = serializers.CharField()
     is_active = serializers.BooleanField()
-    previous_secret_expires_at = serializers.DateTimeField()
+    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -34,12 +35,14 @@ class WebhookEndpointListApi(APIView):
         url = serializers.CharField(max_length=2048, validators=[validate_outbound_url])
         description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
-    @extend_schema(responses=WebhookEndpointOutput(many=True))
+    @api_schema(
+        responses=results_of("WebhookEndpointList", WebhookEndpointOutput), operation_id="webhook_endpoints_list"
+    )
     def get(self, request):
         endpoints = webhook_endpoint_list(user=request.user)
         return Response({"results": WebhookEndpointOutput(endpoints, many=True).data})
 
-    @extend_schema(request=Input, responses={201: WebhookEndpointWithSecret})
+    @api_schema(request=Input, responses={201: WebhookEndpointWithSecret}, errors=(400,))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -50,11 +53,11 @@ class WebhookEndpointListApi(APIView):
 class WebhookEndpointDetailApi(APIView):
     permission_classes = [IsPerson]
 
-    @extend_schema(responses=WebhookEndpointOutput)
+    @api_schema(responses=WebhookEndpointOutput, errors=(404,))
     def get(self, request, endpoint_id):
         return Response(WebhookEndpointOutput(webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id)).data)
 
-    @extend_schema(responses={204: None})
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, endpoint_id):
         webhook_endpoint_delete(endpoint=webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -63,7 +66,7 @@ class WebhookEndpointDetailApi(APIView):
 class WebhookEndpointRotateApi(APIView):
     permission_classes = [IsPerson]
 
-    @extend_schema(request=None, responses=WebhookEndpointWithSecret)
+    @api_schema(request=None, responses=WebhookEndpointWithSecret, errors=(404,))
     def post(self, request, endpoint_id):
         endpoint = webhook_endpoint_get(user=request.user, endpoint_id=endpoint_id)
         endpoint = webhook_endpoint_rotate_secret(endpoint=endpoint)

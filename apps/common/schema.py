@@ -41,6 +41,7 @@ _DESCRIPTIONS = {
     413: "Request body too large.",
     422: "Idempotency-Key reused with another body.",
     429: "Throttled; see Retry-After.",
+    503: "Temporarily unavailable (a dependency is down or not configured).",
 }
 ALWAYS = (401, 403, 429)
 

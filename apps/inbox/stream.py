@@ -11,12 +11,15 @@ import logging
 import redis
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.errors import error_response
 from apps.common.permissions import IsPerson
+from apps.common.schema import error_responses
 
 from .live import inbox_stream_open
 
@@ -55,6 +58,31 @@ class InboxStreamApi(APIView):
             response.renderer_context = self.get_renderer_context()
         return response
 
+    @extend_schema(
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="Server-Sent Events: `id: <item id>`, `event: notification`, `data: <inbox item JSON>`; "
+                "comment lines keep the connection alive. Closes after INBOX_STREAM_MAX_SECONDS; "
+                "the browser reconnects with Last-Event-ID.",
+            ),
+            # Errors come before the stream starts: JSON, like everywhere else.
+            **{(code, "application/json"): response for code, response in error_responses(503).items()},
+        },
+        parameters=[
+            OpenApiParameter(
+                "after", int, description="Send items newer than this id (the newest on the page the client shows)."
+            ),
+            OpenApiParameter(
+                "Last-Event-ID",
+                int,
+                location=OpenApiParameter.HEADER,
+                description="Set by the browser on reconnect; takes precedence over `after`.",
+            ),
+            # The stream is negotiated by Accept; ?format= is not part of its interface.
+            OpenApiParameter("format", exclude=True),
+        ],
+    )
     def get(self, request):
         # The browser's reconnect names the last item it got; a first connect says
         # where the page it loaded ends (?after=<newest id on the page>).

@@ -12,6 +12,7 @@ from apps.accounts.validators import validate_timezone
 from apps.common.channels import EXTERNAL_CHANNELS, Channel
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import IsPerson, service_scope
+from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
 
 from .models import DigestFrequency
@@ -66,6 +67,28 @@ class PreferencesInput(serializers.Serializer):
         return data
 
 
+class ChannelChoiceOutput(serializers.Serializer):
+    event_type = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    enabled = serializers.BooleanField()
+    default = serializers.BooleanField(help_text="Not chosen by the person: the event type's default.")
+
+
+class QuietHoursOutput(serializers.Serializer):
+    start = serializers.CharField(help_text="HH:MM")
+    end = serializers.CharField(help_text="HH:MM")
+
+
+class PreferencesOutput(serializers.Serializer):
+    subscriptions = ChannelChoiceOutput(many=True)
+    muted_channels = serializers.ListField(child=serializers.ChoiceField(choices=EXTERNAL_CHANNELS))
+    mute_until = serializers.DateTimeField(allow_null=True)
+    quiet_hours = QuietHoursOutput(allow_null=True)
+    timezone = serializers.CharField()
+    digest = serializers.ChoiceField(choices=DigestFrequency.choices)
+    digest_channels = serializers.DictField(child=serializers.ChoiceField(choices=DigestFrequency.choices))
+
+
 def preferences_output(user) -> dict:
     preference = preference_get(user=user)
     profile = Profile.objects.filter(user=user).first()
@@ -98,9 +121,11 @@ def _put(request, user):
 class PreferencesApi(APIView):
     permission_classes = [IsPerson]
 
+    @api_schema(responses=PreferencesOutput)
     def get(self, request):
         return Response(preferences_output(request.user))
 
+    @api_schema(request=PreferencesInput, responses=PreferencesOutput, errors=(400,))
     def put(self, request):
         return _put(request, request.user)
 
@@ -108,8 +133,10 @@ class PreferencesApi(APIView):
 class UserPreferencesApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.USERS_WRITE)]
 
+    @api_schema(responses=PreferencesOutput, errors=(404,))
     def get(self, request, user_id):
         return Response(preferences_output(get_object_or_404(get_user_model(), pk=user_id)))
 
+    @api_schema(request=PreferencesInput, responses=PreferencesOutput, errors=(400, 404))
     def put(self, request, user_id):
         return _put(request, get_object_or_404(get_user_model(), pk=user_id))

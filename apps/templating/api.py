@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -7,6 +8,7 @@ from apps.accounts.validators import validate_locale
 from apps.common.channels import Channel
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.schema import api_schema, results_of
 from apps.events.selectors import event_type_list
 
 from .locales import locale_normalize
@@ -39,6 +41,14 @@ class TemplateOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class TemplateDetailOutput(TemplateOutput):
+    versions = serializers.SerializerMethodField()
+
+    @extend_schema_field(VersionOutput(many=True))
+    def get_versions(self, template):
+        return VersionOutput(template_version_list(template=template), many=True).data
+
+
 class _Sources(serializers.Serializer):
     subject = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
     body = serializers.CharField(max_length=SOURCE_MAX, trim_whitespace=False)
@@ -57,14 +67,29 @@ class TemplateListApi(APIView):
         channel = serializers.ChoiceField(choices=Channel.choices)
         locale = serializers.CharField(max_length=16, validators=[validate_locale])
 
+    class Filters(serializers.Serializer):
+        event_type = serializers.CharField(required=False, max_length=100)
+        channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+        locale = serializers.CharField(required=False, max_length=16)
+
+    @api_schema(
+        responses=results_of("TemplateList", TemplateOutput),
+        operation_id="templates_list",
+        parameters=[Filters],
+        errors=(400,),
+    )
     def get(self, request):
+        filters = self.Filters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         templates = template_list(
-            event_type_key=request.query_params.get("event_type"),
-            channel=request.query_params.get("channel"),
-            locale=locale_normalize(request.query_params.get("locale")),
+            event_type_key=filters.validated_data.get("event_type"),
+            channel=filters.validated_data.get("channel"),
+            locale=locale_normalize(filters.validated_data.get("locale")),
         )
         return Response({"results": TemplateOutput(templates[:500], many=True).data})
 
+    # Sources may be up to SOURCE_MAX characters each: a body near that can pass the request size limit (413).
+    @api_schema(request=Input, responses={201: TemplateOutput}, errors=(400, 413))
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -93,21 +118,20 @@ class TemplateDetailApi(APIView):
                 raise serializers.ValidationError(errors)
             return attrs
 
+    @api_schema(responses=TemplateDetailOutput, errors=(404,))
     def get(self, request, template_id):
-        template = get_object_or_404(template_list(), pk=template_id)
-        versions = VersionOutput(template_version_list(template=template), many=True).data
-        return Response({**TemplateOutput(template).data, "versions": versions})
+        return Response(TemplateDetailOutput(get_object_or_404(template_list(), pk=template_id)).data)
 
+    @api_schema(request=Input, responses=TemplateDetailOutput, errors=(400, 404, 413))
     def put(self, request, template_id):
         template = get_object_or_404(template_list(), pk=template_id)
         data = self.Input(data=request.data, context={"template": template})
         data.is_valid(raise_exception=True)
         sources = {k: data.validated_data[k] for k in ("subject", "body", "html")}
         template_update(template=template, **sources, created_by=_who(request))
-        template = template_list().get(pk=template.pk)
-        versions = VersionOutput(template_version_list(template=template), many=True).data
-        return Response({**TemplateOutput(template).data, "versions": versions})
+        return Response(TemplateDetailOutput(template_list().get(pk=template.pk)).data)
 
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, template_id):
         template_delete(template=get_object_or_404(template_list(), pk=template_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,6 @@ from schemathesis.specs.openapi.checks import (
 from apps.common.services import api_key_create
 from notifications_project.wsgi import application
 
-PERSON_PATHS = ("/api/v1/inbox", "/api/v1/subscriptions", "/api/v1/scenarios")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -47,6 +46,12 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_conforms_to_its_schema(case, callers):
-    caller = "person" if case.path.startswith(PERSON_PATHS) else "service"
+def test_api_conforms_to_its_schema(case, callers, settings):
+    # The inbox stream ends (and the call returns) after its catch-up and one short wait.
+    settings.INBOX_STREAM_MAX_SECONDS = 0.2
+    settings.INBOX_STREAM_KEEPALIVE_SECONDS = 0.1
+    # A person's operation documents only the person's schemes (token, session); every
+    # other operation takes the API key (an open one ignores it).
+    schemes = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
+    caller = "person" if schemes and "ApiKey" not in schemes else "service"
     case.call_and_validate(headers={"Authorization": callers[caller]}, checks=CHECKS)
