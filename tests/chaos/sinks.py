@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .servers import free_port
 
-LOGGED_USER = re.compile(r'"user": "([^"]+)", "user_id": \d+\}')
+# The log channel's JSON line, inside the worker's own JSON log record (quotes escaped there).
+LOGGED_USER = re.compile(r'\\?"user\\?": \\?"([^"\\]+)\\?", \\?"user_id\\?": \d+\}')
 
 
 class LogSink:
