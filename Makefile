@@ -36,7 +36,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Kills and restarts real processes on a private PostgreSQL and Redis the tests start
-# themselves (tests/chaos/conftest.py); about 6 minutes.
+# themselves (tests/chaos/conftest.py); about 7 minutes.
 chaos: $(VENV)/.installed
 	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
 

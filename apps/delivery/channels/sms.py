@@ -88,8 +88,23 @@ class TwilioProvider:
         return SendResult(message.delivery_id, Outcome.SENT, sent.sid, detail=detail)
 
     def send_batch(self, messages: list[Message]) -> list[SendResult]:
+        """One request per message. Once Twilio answers like a failing service (5xx,
+        429, no answer), the rest of the batch is deferred untried: an outage costs one
+        request (and one attempt) per batch rather than one per recipient, and the
+        circuit breaker counts the batch as one failure."""
         callback = status_callback_url()
-        return [self._send_one(message, callback) for message in messages]
+        results = []
+        for index, message in enumerate(messages):
+            result = self._send_one(message, callback)
+            results.append(result)
+            if result.outcome == Outcome.TRANSIENT:
+                detail = {"reason": "provider_failing", "provider": self.name}
+                results.extend(
+                    SendResult(m.delivery_id, Outcome.DEFERRED, detail=dict(detail), retry_after=result.retry_after)
+                    for m in messages[index + 1 :]
+                )
+                break
+        return results
 
 
 class SmsChannel:
