@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0002_preference_and_default_subscriptions'),
+        ("subscriptions", "0002_preference_and_default_subscriptions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='subscription',
-            name='is_default',
+            model_name="subscription",
+            name="is_default",
             field=models.BooleanField(db_default=False, default=False),
         ),
     ]
