@@ -266,7 +266,9 @@ def main():
         f"{settings.FANOUT_CHUNK_SIZE:,}); the clock starts when the publishing transaction commits and stops when "
         "the event is marked done, which happens in the transaction of its last chunk. Peers run in the benchmark "
         "process on the same database and audience: the ORM with `bulk_create(ignore_conflicts=True)` per 5,000 "
-        "subscribers, and one `save()` per recipient in autocommit, the way django-notifications' `notify.send` writes (the real `notify.send`, measured in its own project, is in the fanout-peers section). Worker RSS is the "
+        "subscribers, and one `save()` per recipient in autocommit, the way django-notifications' `notify.send` "
+        "writes (the real `notify.send`, measured in its own project, is in the fanout-peers section). "
+        "Worker RSS is the "
         "largest VmHWM among the worker's processes. Target: 1M recipients in under 10 s with the worker under 300 MB."
     )
     print(body)
