@@ -1,6 +1,8 @@
 """What an external channel sends for a delivery: the template of the delivery's
 event type and channel, in the recipient's locale (see apps.templating.render)."""
 
+import time
+
 from apps.templating.context import event_context
 from apps.templating.render import Rendered, template_render
 
@@ -17,3 +19,26 @@ def render_delivery(delivery) -> Rendered:
         locale=getattr(profile, "locale", None),
         context=event_context(notification.event, recipient=user, data=notification.effective_data),
     )
+
+
+# (event type id, channel) → (has stored templates, checked at): a worker rechecks
+# after this many seconds, so a template an operator adds is used soon after.
+STORED_TEMPLATE_CHECK_SECONDS = 30
+_stored_seen: dict[tuple[int, str], tuple[bool, float]] = {}
+
+
+def stored_template_render(delivery) -> Rendered | None:
+    """The stored template's words for this delivery when the operator wrote one for its
+    event type on its channel (any locale: the recipient's is then picked with the
+    usual fallback); None to keep the inbox text in the channel's own layout, which
+    costs nothing per message."""
+    from apps.templating.models import NotificationTemplate
+
+    key = (delivery.notification.event.event_type_id, delivery.channel)
+    known = _stored_seen.get(key)
+    if known is None or time.monotonic() - known[1] > STORED_TEMPLATE_CHECK_SECONDS:
+        exists = NotificationTemplate.objects.filter(
+            event_type_id=key[0], channel=key[1], current_version__isnull=False
+        ).exists()
+        known = _stored_seen[key] = (exists, time.monotonic())
+    return render_delivery(delivery) if known[0] else None

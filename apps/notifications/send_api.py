@@ -15,6 +15,7 @@ from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
 from apps.events.services import event_data_validate
+from apps.templating.selectors import template_list
 
 from .selectors import direct_send_get, direct_send_items
 from .send_status import direct_send_state
@@ -39,7 +40,15 @@ class EventTypeKeyField(serializers.SlugRelatedField):
 
 
 class SendInput(serializers.Serializer):
-    event_type = EventTypeKeyField(slug_field="key", queryset=event_type_list())
+    event_type = EventTypeKeyField(
+        slug_field="key", queryset=event_type_list(), required=False, help_text="Give this or `template`."
+    )
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=template_list(),
+        required=False,
+        help_text="A template id: sends its event type, on its channel unless `channels` are given. "
+        "Each recipient gets the template's version for their locale (with the usual fallback).",
+    )
     recipients = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_USER_ID),
         min_length=1,
@@ -58,6 +67,20 @@ class SendInput(serializers.Serializer):
     scheduled_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Fan out at this time instead of now."
     )
+
+    def validate(self, attrs):
+        template = attrs.pop("template", None)
+        if template is None:
+            if "event_type" not in attrs:
+                raise serializers.ValidationError({"event_type": ["Give `event_type` or `template`."]})
+            return attrs
+        if attrs.get("event_type", template.event_type) != template.event_type:
+            raise serializers.ValidationError(
+                {"template": [f"This template is for the event type '{template.event_type.key}'."]}
+            )
+        attrs["event_type"] = template.event_type
+        attrs.setdefault("channels", [template.channel])
+        return attrs
 
     def validate_data(self, value):
         try:

@@ -222,3 +222,49 @@ def test_cancel_of_a_large_send_finishes_in_a_task(celery_worker, event_types, m
     cancelled = Delivery.objects.filter(notification__event__direct_send=send_id, status=DeliveryStatus.CANCELLED)
     wait_until(lambda: cancelled.count() == 8, message="the rest cancelled by the task")
     assert not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+
+
+def test_send_by_template_uses_its_event_type_channel_and_text(celery_worker, event_types, make_user, api_key_client):
+    from apps.templating.services import template_create
+
+    template = template_create(
+        event_type=event_types["scenario.executed"],
+        channel="log",
+        locale="en",
+        subject="Run of {{ data.name }}",
+        body="{{ data.name }} ran for {{ recipient.username }}.",
+    )
+    cai = make_user("cai")
+    client = api_key_client(["notifications:write"])
+    body = {"template": template.pk, "recipients": [cai.pk], "data": {"name": "Nightly"}}
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 202, response.json()
+    send_id = response.json()["id"]
+    assert DirectSend.objects.get(pk=send_id).event.event_type.key == "scenario.executed"
+
+    delivery = wait_until(
+        lambda: Delivery.objects.filter(notification__event__direct_send=send_id, status=DeliveryStatus.SENT).first(),
+        message="the log delivery sent",
+    )
+    assert delivery.channel == "log"  # the template's channel, no other
+    assert Delivery.objects.filter(notification__event__direct_send=send_id).count() == 1
+    log = celery_worker.log_path.read_text()
+    assert "Nightly ran for cai." in log and "Run of Nightly" in log
+
+
+def test_template_and_event_type_must_agree_and_one_is_needed(event_types, make_user, api_key_client):
+    from apps.templating.services import template_create
+
+    template = template_create(
+        event_type=event_types["scenario.executed"], channel="log", locale="en", subject="s", body="b"
+    )
+    rita = make_user("rita")
+    client = api_key_client(["notifications:write"])
+    mismatch = {"template": template.pk, "event_type": "scenario.created", "recipients": [rita.pk]}
+    response = client.post(URL, mismatch, format="json")
+    assert response.status_code == 400 and "template" in response.json()["error"]["details"]
+    neither = client.post(URL, {"recipients": [rita.pk]}, format="json")
+    assert neither.status_code == 400 and "event_type" in neither.json()["error"]["details"]
+    unknown = client.post(URL, {"template": 999999, "recipients": [rita.pk]}, format="json")
+    assert unknown.status_code == 400 and "template" in unknown.json()["error"]["details"]
+    assert DirectSend.objects.count() == 0

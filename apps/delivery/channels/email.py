@@ -18,8 +18,9 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.module_loading import import_string
 
+from ..rendering import stored_template_render
 from .base import Message, Outcome, SendResult
-from .email_content import ContentCache, email_message
+from .email_content import ContentCache, email_message, stored_content
 from .email_mime import WireEmail, django_email, wire_emails
 from .registry import register
 
@@ -171,6 +172,9 @@ class EmailChannel:
     def render(self, delivery) -> Message | None:
         if "@" not in (delivery.notification.user.email or ""):
             return None
+        stored = stored_template_render(delivery)
+        if stored:
+            return email_message(delivery, stored_content(stored))
         return email_message(delivery, self.content.get(delivery.notification))
 
     def providers(self) -> list:

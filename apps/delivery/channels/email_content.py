@@ -66,6 +66,16 @@ class ContentCache:
         return content
 
 
+def stored_content(rendered) -> tuple[str, str, str]:
+    """(subject, text, html) of an operator's stored template, with the unsubscribe link
+    added below the text (and the HTML) like the file layout has it."""
+    footer = f"\n\n--\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}"
+    html = rendered.html
+    if html:
+        html += f'<p><a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p>'
+    return rendered.subject, rendered.text + footer, html
+
+
 def email_message(delivery, content: tuple[str, str, str]) -> Message:
     notification = delivery.notification
     user = notification.user

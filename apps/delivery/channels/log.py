@@ -3,6 +3,7 @@
 import json
 import logging
 
+from ..rendering import stored_template_render
 from .base import Message, Outcome, SendResult
 from .registry import register
 
@@ -15,12 +16,13 @@ class LogChannel:
 
     def render(self, delivery) -> Message:
         notification = delivery.notification
+        stored = stored_template_render(delivery)
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,
             to=notification.user.get_username(),
-            subject=notification.title,
-            text=notification.body,
+            subject=stored.subject if stored else notification.title,
+            text=stored.text if stored else notification.body,
             url=notification.url,
             data=notification.effective_data,
             extra={"event_type": notification.event.event_type.key, "event_id": notification.event_id},

@@ -16,6 +16,7 @@ from twilio.rest import Client
 
 from apps.accounts.validators import validate_e164
 
+from ..rendering import stored_template_render
 from .base import Message, Outcome, SendResult
 from .email_sendgrid import classify_http_status, retry_after_seconds
 from .registry import register
@@ -120,12 +121,17 @@ class SmsChannel:
         number = e164_or_none(profile.phone if profile else "")
         if number is None:
             return None
-        text = "\n".join(part for part in (notification.title, notification.body, notification.url) if part)
+        stored = stored_template_render(delivery)
+        if stored:
+            subject, text = stored.subject, stored.text
+        else:
+            subject = notification.title
+            text = "\n".join(part for part in (notification.title, notification.body, notification.url) if part)
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,
             to=number,
-            subject=notification.title,
+            subject=subject,
             text=text[:SMS_MAX_CHARS],
             url=notification.url,
         )

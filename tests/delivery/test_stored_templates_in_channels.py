@@ -1,0 +1,62 @@
+"""An operator's stored template for an event type on a channel is what that channel
+sends; without one the channel keeps the inbox text."""
+
+import pytest
+
+from apps.delivery import rendering
+from apps.delivery.channels.registry import get_channel
+from apps.delivery.models import Delivery, DeliveryStatus
+from apps.templating.services import template_create
+
+from .factories import make_delivery
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_template_check():
+    rendering._stored_seen.clear()
+    yield
+    rendering._stored_seen.clear()
+
+
+def loaded(delivery):
+    return Delivery.objects.select_related("notification__user__profile", "notification__event__event_type").get(
+        pk=delivery.pk
+    )
+
+
+def test_email_uses_the_stored_template_and_keeps_the_unsubscribe_link(make_user, event_types):
+    created = event_types["scenario.created"]
+    template_create(
+        event_type=created,
+        channel="email",
+        locale="en",
+        subject="Hello {{ recipient.username }}",
+        body="Your scenario news.",
+        html="<p>Your <b>scenario</b> news.</p>",
+    )
+    delivery = loaded(make_delivery(make_user("dora"), created, "email", status=DeliveryStatus.SENDING))
+    message = get_channel("email").render(delivery)
+    assert message.subject == "Hello dora"
+    assert message.text.startswith("Your scenario news.")
+    assert "<b>scenario</b>" in message.html
+    link = message.extra["unsubscribe_url"]
+    assert link in message.text and link in message.html
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+@pytest.mark.parametrize("channel", ["sms", "log"])
+def test_text_channels_use_the_stored_template_only_when_one_exists(make_user, event_types, channel):
+    created = event_types["scenario.created"]
+    user = make_user("eli", phone="+14155550100")
+    before = get_channel(channel).render(loaded(make_delivery(user, created, channel, status=DeliveryStatus.SENDING)))
+    assert "Stored words" not in before.text
+
+    rendering._stored_seen.clear()
+    template_create(
+        event_type=created, channel=channel, locale="en", subject="S", body="Stored words for {{ recipient.username }}"
+    )
+    delivery = make_delivery(make_user("fay", phone="+14155550101"), created, channel, status=DeliveryStatus.SENDING)
+    after = get_channel(channel).render(loaded(delivery))
+    assert after.text.startswith("Stored words for fay")
