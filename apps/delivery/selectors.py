@@ -1,3 +1,5 @@
+from django.utils import timezone
+
 from apps.notifications.models import UserNotification
 
 from .models import Delivery, DeliveryStatus
@@ -34,8 +36,12 @@ def pending_delivery_ids_for_chunk(*, event_id: int, after_user_id: int, upto_us
         last_user_id = rows[-1][0]
         by_channel: dict[str, list[int]] = {}
         deliveries = Delivery.objects.filter(notification_id__in=[pk for _, pk in rows])
-        for pk, channel, status in deliveries.order_by("pk").values_list("pk", "channel", "status"):
-            if status == DeliveryStatus.PENDING:
+        now = timezone.now()
+        for pk, channel, status, not_before in deliveries.order_by("pk").values_list(
+            "pk", "channel", "status", "not_before"
+        ):
+            # Held ones (quiet hours, digests, scheduled) are released by beat when due.
+            if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now):
                 by_channel.setdefault(channel, []).append(pk)
         yield from by_channel.items()
 
