@@ -67,10 +67,6 @@ def deliveries_requeue(*, delivery_ids, by: str = "operator") -> int:
     return sum(len(ids) for ids in by_channel.values())
 
 
-def delivery_requeue(*, delivery_id: int, by: str = "operator") -> bool:
-    return deliveries_requeue(delivery_ids=[delivery_id], by=by) == 1
-
-
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
     """Move the due, pending deliveries among delivery_ids to `sending` and count the
     attempt. Only claimed ids may be sent: a delivery already claimed, sent or held is

@@ -10,7 +10,9 @@ logger = logging.getLogger(__name__)
 
 
 @receiver(fan_out_chunk_committed, dispatch_uid="inbox.live_publish")
-def publish_new_items(sender, event_id, after_user_id, upto_user_id, **kwargs):
+def publish_new_items(sender, event_id, after_user_id, upto_user_id, notifications_created, **kwargs):
+    if not notifications_created:
+        return  # a re-run chunk or a chunk of other channels only: nothing new to show
     # Live updates are a convenience: the items are committed and on the page at the
     # next load, so a Redis hiccup is logged, never raised into the fan-out.
     try:
