@@ -51,6 +51,31 @@ def test_list_is_newest_first_with_cursor_pages(make_user, client_for, inbox_of)
     }
 
 
+def test_list_items_are_the_item_serializers_output(make_user, client_for, inbox_of):
+    """The list builds its items from rows (see inbox_item_rows): the same JSON as the
+    serializer gives for one item, whichever data, read and archived states it has."""
+    from apps.notifications.api import InboxItemOutput
+
+    user = make_user()
+    plain, own_data, read, archived = inbox_of(user, 4)
+    UserNotification.objects.filter(pk=own_data.pk).update(data={"own": ["data", 1]}, url="/x")
+    client = client_for(user)
+    client.post(f"/api/v1/inbox/{read.pk}/read/")
+    client.post(f"/api/v1/inbox/{archived.pk}/archive/")
+
+    listed = client.get("/api/v1/inbox/?status=all").json()["results"] + client.get(
+        "/api/v1/inbox/?archived=true"
+    ).json()["results"]
+    by_id = {item["id"]: item for item in listed}
+    assert set(by_id) == {plain.pk, own_data.pk, read.pk, archived.pk}
+    for item in UserNotification.objects.filter(pk__in=by_id).select_related("event__event_type"):
+        assert by_id[item.pk] == InboxItemOutput(item).data
+    assert by_id[own_data.pk]["data"] == {"own": ["data", 1]}
+    assert by_id[plain.pk]["data"] == {"i": 0}
+    assert by_id[read.pk]["is_read"] and by_id[read.pk]["read_at"].endswith("Z")
+    assert by_id[archived.pk]["is_archived"] and by_id[archived.pk]["archived_at"]
+
+
 def test_filters_read_state_archive_and_event_type(make_user, client_for, inbox_of):
     user = make_user()
     created = inbox_of(user, 2)

@@ -25,10 +25,18 @@ class InboxFilter(django_filters.FilterSet):
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=value != "true")
 
+    @staticmethod
+    def hide_archived(queryset):
+        """Archived items are hidden unless asked for."""
+        return queryset.filter(archived_at__isnull=True)
+
+    @classmethod
+    def is_unfiltered(cls, query_params) -> bool:
+        return not query_params.keys() & cls.base_filters.keys()
+
     @property
     def qs(self):
         queryset = super().qs
-        # Archived items are hidden unless asked for.
         if not self.form.cleaned_data.get("archived"):
-            queryset = queryset.filter(archived_at__isnull=True)
+            queryset = self.hide_archived(queryset)
         return queryset

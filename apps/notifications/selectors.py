@@ -1,4 +1,5 @@
-from django.db.models import Prefetch
+from django.db.models import F, JSONField, Prefetch
+from django.db.models.functions import Coalesce
 
 from apps.common.auth import ServicePrincipal
 from apps.delivery.models import Delivery
@@ -9,6 +10,26 @@ from .models import DirectSend, UserNotification
 def inbox_list(*, user):
     """The person's inbox items, newest first. Filters are applied by the caller."""
     return UserNotification.objects.filter(user=user, in_inbox=True).select_related("event__event_type").order_by("-id")
+
+
+def inbox_item_rows(items):
+    """The inbox items of `items` as plain rows named like the API's fields.
+
+    A list page is 50 items on every inbox load: rows instead of model instances (three
+    per item with the event and its type) take most of the Python out of the request.
+    """
+    return items.values(
+        "id",
+        "title",
+        "body",
+        "url",
+        "read_at",
+        "archived_at",
+        "created_at",
+        event_type=F("event__event_type__key"),
+        # The item's own data, else its event's (see UserNotification.data).
+        effective_data=Coalesce("data", "event__data", output_field=JSONField()),
+    )
 
 
 def inbox_get(*, user, notification_id: int) -> UserNotification:
