@@ -63,9 +63,10 @@ def test_list_items_are_the_item_serializers_output(make_user, client_for, inbox
     client.post(f"/api/v1/inbox/{read.pk}/read/")
     client.post(f"/api/v1/inbox/{archived.pk}/archive/")
 
-    listed = client.get("/api/v1/inbox/?status=all").json()["results"] + client.get(
-        "/api/v1/inbox/?archived=true"
-    ).json()["results"]
+    listed = (
+        client.get("/api/v1/inbox/?status=all").json()["results"]
+        + client.get("/api/v1/inbox/?archived=true").json()["results"]
+    )
     by_id = {item["id"]: item for item in listed}
     assert set(by_id) == {plain.pk, own_data.pk, read.pk, archived.pk}
     for item in UserNotification.objects.filter(pk__in=by_id).select_related("event__event_type"):
