@@ -432,7 +432,7 @@ def report(inbox, sends, bulk, heavy, rss, alone):
         f"inbox p50 {alone['inbox']['p50']:.1f} ms, p99 {alone['inbox']['p99']:.1f} ms; "
         f"send p50 {alone['send']['p50']:.1f} ms, p99 {alone['send']['p99']:.1f} ms.",
         "",
-        f"Failed requests across the runs: {failures}. Sends created in the database per run: "
+        f"Failed requests across the runs: {failures}. Sends created in the database per run (warm-up included): "
         f"{_runs(sends, 'created')} (single), {_runs(bulk, 'created')} (bulk). Peak RSS of a web process: "
         f"{rss:.0f} MB. Load average of the machine when the runs started: {LOAD_AT_START}.",
     ]

@@ -69,6 +69,7 @@ def write_section(name: str, body: str, command: str, figures: list[tuple[str, s
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(text)
+    write_summary()  # the table at the top follows every section it lists
 
 
 SUMMARY = re.compile(r"<!-- bench:summary -->.*?<!-- /bench:summary -->\n*", re.S)
