@@ -89,3 +89,29 @@ def test_failed_probe_opens_the_circuit_again():
     circuit.record_failure()
     permit = circuit.allow()
     assert not permit.allowed and permit.state == OPEN and permit.retry_after > 0.2
+
+
+def test_a_reopened_circuit_never_grants_a_probe():
+    """Half-open admits one probe, and a failed probe's reopening wins over every worker
+    that saw the cool-down pass just before: none of them may probe the reopened circuit."""
+    circuit_name = name()
+    CircuitBreaker(circuit_name, threshold=1, cooldown=0.02).record_failure()
+    probes, violations = [], []
+    deadline = time.monotonic() + 1.5
+
+    def worker():
+        circuit = CircuitBreaker(circuit_name, threshold=1, cooldown=0.02)
+        while time.monotonic() < deadline:
+            if circuit.allow().allowed:
+                probes.append(1)
+                if circuit.state() == OPEN:
+                    violations.append(1)
+                circuit.record_failure()  # every probe fails: the circuit reopens
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(probes) > 10  # the circuit went half-open many times
+    assert violations == []
