@@ -277,6 +277,9 @@ DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=500)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 RETENTION_INTERVAL_SECONDS = env.int("RETENTION_INTERVAL_SECONDS", default=3600)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
+# A provider callback whose send is never recorded (not ours, or the worker died before
+# recording it) is kept this long, then purged.
+EARLY_CALLBACK_KEEP_HOURS = env.int("EARLY_CALLBACK_KEEP_HOURS", default=24)
 # A periodic run holds a Redis lock this long at most (two beats never run one slot twice).
 PERIODIC_LOCK_TIMEOUT_SECONDS = env.int("PERIODIC_LOCK_TIMEOUT_SECONDS", default=300)
 # Prometheus multiprocess mode: every web and worker process writes its figures here

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Delivery, DeliveryEvent
+from .models import Delivery, DeliveryEvent, EarlyProviderEvent
 from .services import deliveries_requeue
 
 
@@ -41,3 +41,20 @@ class DeliveryAdmin(admin.ModelAdmin):
     def requeue(self, request, queryset):
         count = deliveries_requeue(delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username)
         self.message_user(request, f"Requeued {count} deliveries.")
+
+
+@admin.register(EarlyProviderEvent)
+class EarlyProviderEventAdmin(admin.ModelAdmin):
+    """Provider callbacks waiting for their send to be recorded: a few for seconds is
+    normal; many, or old ones, point at sends their workers never recorded."""
+
+    list_display = ("id", "delivery_id", "provider_message_id", "status", "received_at")
+    list_filter = ("status",)
+    search_fields = ("provider_message_id",)
+    readonly_fields = ("delivery", "provider_message_id", "status", "detail", "dedupe", "received_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -3,13 +3,20 @@
 A final status moves the delivery by a conditional update (sent → delivered, sent or
 delivered → failed), so a repeated callback changes nothing and records nothing.
 Engagement (opened, clicked) is history only, de-duplicated by the provider's event id.
+
+A callback can come before the worker that sent has recorded the send: the delivery is
+still `sending`, or not yet findable by the provider's id. Such a callback is held
+(EarlyProviderEvent) and applied when the send is recorded. Each side writes first and
+looks for the other second, so whichever comes last sees the other's write; applying
+twice is harmless (see above).
 """
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.common.channels import Channel
 
-from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .models import Delivery, DeliveryEvent, DeliveryStatus, EarlyProviderEvent
 from .services import delivery_history_record, delivery_transition
 
 # Twilio MessageStatus → our final status. Others (queued, sending, sent, ...) are
@@ -47,10 +54,58 @@ def _record_once(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -
 def delivery_provider_status(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -> bool:
     if status in FROM_STATUSES:
         fields = {"last_error": detail.get("error", "")[:2000]} if status == DeliveryStatus.FAILED else {}
-        return delivery_transition(
+        if delivery_transition(
             delivery_id=delivery_id, to_status=status, from_statuses=FROM_STATUSES[status], detail=detail, **fields
-        )
+        ):
+            return True
+        if Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).exists():
+            _hold(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
+        return False
     return _record_once(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
+
+
+def _hold(*, delivery_id: int | None = None, provider_message_id: str = "", **event) -> None:
+    """Keep a callback for a send not recorded yet, then look again: the send may have
+    been recorded since this callback looked."""
+    EarlyProviderEvent.objects.create(delivery_id=delivery_id, provider_message_id=provider_message_id, **event)
+    if delivery_id is None:
+        delivery_id = _delivery_id_by_provider_id(provider_message_id, Channel.SMS)
+    if delivery_id is not None:
+        early_provider_events_apply(delivery_ids=[delivery_id])
+
+
+def early_provider_events_apply(*, delivery_ids: list[int]) -> int:
+    """Apply, in arrival order, the held callbacks of those deliveries whose send is now
+    recorded; returns how many changed something."""
+    if not delivery_ids or not EarlyProviderEvent.objects.exists():  # the usual case: none held
+        return 0
+    recorded = Delivery.objects.filter(pk__in=delivery_ids).exclude(status=DeliveryStatus.SENDING)
+    by_provider_id = dict(recorded.exclude(provider_message_id="").values_list("provider_message_id", "pk"))
+    recorded_ids = set(recorded.values_list("pk", flat=True))
+    held = list(
+        EarlyProviderEvent.objects.filter(
+            Q(delivery_id__in=recorded_ids) | Q(delivery__isnull=True, provider_message_id__in=by_provider_id)
+        ).order_by("pk")
+    )
+    # Claimed by deleting: of two appliers racing, each event goes to the one that deleted it.
+    claimed = [event for event in held if EarlyProviderEvent.objects.filter(pk=event.pk).delete()[0]]
+    return sum(
+        delivery_provider_status(
+            delivery_id=event.delivery_id or by_provider_id[event.provider_message_id],
+            status=event.status,
+            detail={**event.detail, "arrived_early": True},
+            dedupe=event.dedupe,
+        )
+        for event in claimed
+    )
+
+
+def _delivery_id_by_provider_id(provider_message_id: str, channel: str) -> int | None:
+    return (
+        Delivery.objects.filter(provider_message_id=provider_message_id, channel=channel)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def twilio_status_apply(*, params: dict) -> bool:
@@ -58,18 +113,17 @@ def twilio_status_apply(*, params: dict) -> bool:
     sid, twilio_status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not sid or not twilio_status:
         return False
-    delivery_id = (
-        Delivery.objects.filter(provider_message_id=sid, channel=Channel.SMS).values_list("pk", flat=True).first()
-    )
-    if delivery_id is None:
-        return False
     detail = {"provider": "twilio", "sid": sid, "provider_status": twilio_status}
     if params.get("ErrorCode"):
         detail.update(error_code=params["ErrorCode"], error=f"Twilio error {params['ErrorCode']}")
     status = TWILIO_FINAL.get(twilio_status, f"provider_{twilio_status}"[:20])
-    return delivery_provider_status(
-        delivery_id=delivery_id, status=status, detail=detail, dedupe={"detail__provider_status": twilio_status}
-    )
+    dedupe = {"detail__provider_status": twilio_status}
+    delivery_id = _delivery_id_by_provider_id(sid, Channel.SMS)
+    if delivery_id is None:
+        # The sid is recorded with the send: this callback came first.
+        _hold(provider_message_id=sid, status=status, detail=detail, dedupe=dedupe)
+        return False
+    return delivery_provider_status(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
 
 
 def _sendgrid_delivery_id(event: dict) -> int | None:

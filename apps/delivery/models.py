@@ -66,3 +66,23 @@ class DeliveryEvent(models.Model):
 
     def __str__(self):
         return f"{self.delivery_id} → {self.status}"
+
+
+class EarlyProviderEvent(models.Model):
+    """A provider callback that came before its send was recorded: the provider can
+    answer (Twilio's status callbacks, SendGrid's events) before the worker that sent
+    commits. Held here and applied once the send is recorded; purged by retention
+    after EARLY_CALLBACK_KEEP_HOURS if it never is."""
+
+    # One of the two names the delivery: ours when the provider echoes it back
+    # (SendGrid's custom argument), else the provider's message id (Twilio's sid).
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=20)
+    detail = models.JSONField(default=dict)
+    # The lookup that keeps a repeated callback from being recorded twice.
+    dedupe = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.delivery_id or self.provider_message_id} → {self.status} (early)"

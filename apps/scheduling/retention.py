@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.models import Delivery, DeliveryStatus, EarlyProviderEvent
 from apps.notifications.models import UserNotification
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,9 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
 
 def retention_purge(*, now=None, days: int | None = None, batch_size: int | None = None) -> dict:
     """Delete, older than `days`: finished deliveries (their history goes with them),
-    inbox items read and archived, and items outside the inbox left without deliveries.
-    Unfinished deliveries keep their notification."""
+    inbox items read and archived, and items outside the inbox left without deliveries;
+    and provider callbacks held longer than EARLY_CALLBACK_KEEP_HOURS for a send never
+    recorded. Unfinished deliveries keep their notification."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=days if days is not None else settings.RETENTION_DAYS)
     batch_size = batch_size or settings.RETENTION_BATCH_SIZE
@@ -53,6 +54,12 @@ def retention_purge(*, now=None, days: int | None = None, batch_size: int | None
         ),
         "delivery_only_items": _delete_in_batches(
             UserNotification.objects.filter(in_inbox=False, created_at__lt=cutoff).exclude(Exists(any_delivery)),
+            batch_size,
+        ),
+        "early_callbacks": _delete_in_batches(
+            EarlyProviderEvent.objects.filter(
+                received_at__lt=now - timedelta(hours=settings.EARLY_CALLBACK_KEEP_HOURS)
+            ),
             batch_size,
         ),
     }

@@ -1,11 +1,8 @@
 """Provider callbacks: signatures computed the way Twilio and SendGrid compute them."""
 
-import base64
 import json
-import time
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client
 from twilio.request_validator import RequestValidator
@@ -14,49 +11,9 @@ from apps.common.channels import Channel
 from apps.delivery.models import DeliveryEvent, DeliveryStatus
 
 from .factories import make_delivery
+from .provider_callbacks import PUBLIC, SENDGRID_PATH, TOKEN, TWILIO_PATH, history, sendgrid_post, twilio_post
 
 pytestmark = pytest.mark.django_db
-
-TWILIO_PATH = "/api/v1/webhooks/twilio/status/"
-SENDGRID_PATH = "/api/v1/webhooks/sendgrid/events/"
-PUBLIC = "https://notify.example.com"
-TOKEN = "twilio-auth-token-for-tests"
-
-
-@pytest.fixture
-def provider_settings(settings):
-    settings.PUBLIC_BASE_URL = PUBLIC
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-    return settings
-
-
-@pytest.fixture
-def sendgrid_key(provider_settings):
-    private = ec.generate_private_key(ec.SECP256R1())
-    der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    provider_settings.SENDGRID_WEBHOOK_PUBLIC_KEY = base64.b64encode(der).decode()
-    return private
-
-
-def twilio_post(params, token=TOKEN, signature=None):
-    if signature is None:
-        signature = RequestValidator(token).compute_signature(PUBLIC + TWILIO_PATH, params)
-    return Client().post(TWILIO_PATH, params, HTTP_X_TWILIO_SIGNATURE=signature)
-
-
-def sendgrid_post(events, key, timestamp=None, tamper=False):
-    payload = json.dumps(events)
-    timestamp = timestamp or str(int(time.time()))
-    signature = base64.b64encode(key.sign((timestamp + payload).encode(), ec.ECDSA(hashes.SHA256()))).decode()
-    if tamper:
-        payload = payload.replace('"delivered"', '"bounce"')
-    return Client().post(
-        SENDGRID_PATH,
-        payload,
-        content_type="application/json",
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE=signature,
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP=timestamp,
-    )
 
 
 @pytest.fixture
@@ -67,10 +24,6 @@ def sms_delivery(make_user, event_types):
 @pytest.fixture
 def email_delivery(make_user, event_types):
     return make_delivery(make_user(), event_types["scenario.created"], Channel.EMAIL, provider_message_id="xMsgId123")
-
-
-def history(delivery):
-    return list(delivery.events.values_list("status", flat=True))
 
 
 def test_twilio_delivered_callback_moves_the_delivery_once(provider_settings, sms_delivery):

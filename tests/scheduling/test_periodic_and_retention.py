@@ -52,7 +52,7 @@ def test_retention_deletes_old_finished_things_only(news, make_user, publish, se
     UserNotification.objects.filter(event=unread_old).update(created_at=long_ago)
 
     counts = retention_purge(batch_size=1)
-    assert counts == {"deliveries": 1, "inbox_items": 1, "delivery_only_items": 0}
+    assert counts == {"deliveries": 1, "inbox_items": 1, "delivery_only_items": 0, "early_callbacks": 0}
     assert not UserNotification.objects.filter(event=old).exists()
     assert not DeliveryEvent.objects.exists()
     assert UserNotification.objects.filter(user=user).count() == 2  # recent, and old but unread
