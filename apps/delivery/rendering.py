@@ -42,3 +42,12 @@ def stored_template_render(delivery) -> Rendered | None:
         ).exists()
         known = _stored_seen[key] = (exists, time.monotonic())
     return render_delivery(delivery) if known[0] else None
+
+
+def delivery_title_body(delivery) -> tuple[str, str]:
+    """Title and body for the channels that carry them as two fields (push, webhook):
+    the stored template's subject and text when the operator wrote one, else the inbox's."""
+    stored = stored_template_render(delivery)
+    if stored:
+        return stored.subject, stored.text
+    return delivery.notification.title, delivery.notification.body

@@ -60,3 +60,35 @@ def test_text_channels_use_the_stored_template_only_when_one_exists(make_user, e
     delivery = make_delivery(make_user("fay", phone="+14155550101"), created, channel, status=DeliveryStatus.SENDING)
     after = get_channel(channel).render(loaded(delivery))
     assert after.text.startswith("Stored words for fay")
+
+
+def _target_for(channel, user):
+    from apps.accounts.services import push_subscription_register, webhook_endpoint_create
+
+    if channel == "push":
+        push_subscription_register(user=user, endpoint="https://push.example.com/sub/1", p256dh="k", auth="a")
+    else:
+        webhook_endpoint_create(user=user, url="https://hooks.example.com/in")
+
+
+def _title_body(channel, message):
+    import json
+
+    sent = json.loads(message.extra["payload"] if channel == "push" else message.extra["body"])
+    sent = sent if channel == "push" else sent["data"]
+    return sent["title"], sent["body"]
+
+
+@pytest.mark.parametrize("channel", ["push", "webhook"])
+def test_push_and_webhook_carry_the_stored_templates_words_as_title_and_body(make_user, event_types, channel):
+    created = event_types["scenario.created"]
+    gil = make_user("gil")
+    _target_for(channel, gil)
+    before = get_channel(channel).render(loaded(make_delivery(gil, created, channel, status=DeliveryStatus.SENDING)))
+    assert _title_body(channel, before) == ("t", "")  # the inbox item's (see the factory)
+
+    rendering._stored_seen.clear()
+    template_create(event_type=created, channel=channel, locale="en", subject="Hi {{ recipient.username }}", body="B")
+    after = get_channel(channel).render(loaded(make_delivery(gil, created, channel, status=DeliveryStatus.SENDING)))
+    assert _title_body(channel, after) == ("Hi gil", "B")
+    assert (after.subject, after.text) == ("Hi gil", "B")

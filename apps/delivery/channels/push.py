@@ -20,6 +20,7 @@ from apps.accounts.selectors import push_subscription_list
 from apps.accounts.services import push_subscriptions_expire
 
 from ..net import GuardedClient, UnsafeURL
+from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register
 from .targets import (
@@ -53,12 +54,12 @@ def vapid_signer(private_key: str) -> Vapid:
     return Vapid.from_string(private_key=private_key)
 
 
-def _payload(notification) -> bytes:
+def _payload(notification, title: str, body: str) -> bytes:
     """The JSON the service worker's `push` event reads; the data goes first when the
     whole would not fit, then the body is shortened."""
     content = {
-        "title": notification.title,
-        "body": notification.body,
+        "title": title,
+        "body": body,
         "url": notification.url,
         "tag": f"notification-{notification.pk}",
         "notification_id": notification.pk,
@@ -89,15 +90,16 @@ class PushChannel(HttpTargetsChannel):
         if not subscriptions:
             return None
         done = delivered_targets(delivery_id=delivery.pk)
+        title, body = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,
             to=f"{len(subscriptions)} push subscription(s)",
-            subject=notification.title,
-            text=notification.body,
+            subject=title,
+            text=body,
             url=notification.url,
             extra={
-                "payload": _payload(notification),
+                "payload": _payload(notification, title, body),
                 "urgency": "high" if notification.event.event_type.critical else "normal",
                 "subscriptions": [
                     {"key": key, "id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}}

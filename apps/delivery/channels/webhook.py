@@ -18,6 +18,7 @@ import requests
 from apps.accounts.selectors import webhook_endpoint_secrets, webhook_endpoints_for_delivery
 
 from ..net import GuardedClient, UnsafeURL
+from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register
 from .targets import (
@@ -42,7 +43,7 @@ def webhook_message_id(delivery_id: int) -> str:
     return f"dlv_{delivery_id}"
 
 
-def _payload(delivery) -> bytes:
+def _payload(delivery, title: str, body: str) -> bytes:
     notification = delivery.notification
     event = notification.event
     body = {
@@ -54,8 +55,8 @@ def _payload(delivery) -> bytes:
             "event_id": event.pk,
             "recipient": {"id": notification.user_id, "username": notification.user.get_username()},
             "subject": {"type": event.subject_type, "id": event.subject_id} if event.subject_type else None,
-            "title": notification.title,
-            "body": notification.body,
+            "title": title,
+            "body": body,
             "url": notification.url,
             "data": notification.effective_data,
         },
@@ -75,15 +76,16 @@ class WebhookChannel(HttpTargetsChannel):
         if not endpoints:
             return None
         done = delivered_targets(delivery_id=delivery.pk)
+        title, body = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,
             to=", ".join(endpoint.url for endpoint in endpoints),
-            subject=notification.title,
-            text=notification.body,
+            subject=title,
+            text=body,
             url=notification.url,
             extra={
-                "body": _payload(delivery),
+                "body": _payload(delivery, title, body),
                 "endpoints": [
                     {"key": key, "url": e.url, "secrets": webhook_endpoint_secrets(endpoint=e)}
                     for e in endpoints
