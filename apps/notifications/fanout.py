@@ -75,28 +75,34 @@ INSERT_DELIVERIES_SQL = f"""
 """
 # The history of deliveries born cancelled (muted). PostgreSQL takes them from the
 # INSERT's own RETURNING; elsewhere from the chunk's rows.
+MUTED = f"d.status = '{DeliveryStatus.CANCELLED}' AND d.last_error = 'muted'"
 MUTED_HISTORY_SQL = f"""
     INSERT INTO {DELIVERY_EVENTS} (delivery_id, status, detail, at)
     SELECT d.id, d.status, %(muted_detail)s, %(now)s FROM {{source}} d
-    WHERE d.status = '{DeliveryStatus.CANCELLED}' AND d.last_error = 'muted'
+    WHERE {MUTED}
 """
 
 
-def _insert_deliveries(cursor, params: dict, policy) -> int | None:
-    """Insert a chunk's deliveries; returns how many, or None when not known (the
-    PostgreSQL statement also writes the muted ones' history)."""
+def _insert_deliveries(cursor, params: dict, policy) -> tuple[int | None, dict[str, int]]:
+    """Insert a chunk's deliveries; returns how many (None when not known: the
+    PostgreSQL statement also writes the muted ones' history) and how many were born
+    muted, by channel (their history rows are written here, not through
+    delivery_history_record, so the transition metrics are told separately)."""
     insert = INSERT_DELIVERIES_SQL.format(
         status=policy.status, last_error=policy.last_error, not_before=policy.not_before, joins=policy.joins
     )
     params = {**params, **policy.params, "muted_detail": muted_history_detail()}
     if not policy.joins:  # critical: nobody is muted
         cursor.execute(insert, params)
-        return max(cursor.rowcount, 0)
+        return max(cursor.rowcount, 0), {}
     if connection.vendor == "postgresql":
         cursor.execute(
-            f"WITH d AS ({insert} RETURNING id, status, last_error) {MUTED_HISTORY_SQL.format(source='d')}", params
+            f"WITH d AS ({insert} RETURNING id, status, last_error, channel), "
+            f"h AS ({MUTED_HISTORY_SQL.format(source='d')}) "
+            f"SELECT d.channel, count(*) FROM d WHERE {MUTED} GROUP BY d.channel",
+            params,
         )
-        return None
+        return None, dict(cursor.fetchall())
     cursor.execute(insert, params)
     inserted = max(cursor.rowcount, 0)
     chunk = (
@@ -105,7 +111,8 @@ def _insert_deliveries(cursor, params: dict, policy) -> int | None:
         " AND (%(upto)s IS NULL OR n.user_id <= %(upto)s))"
     )
     cursor.execute(MUTED_HISTORY_SQL.format(source=chunk), params)
-    return inserted
+    cursor.execute(f"SELECT d.channel, count(*) FROM {chunk} d WHERE {MUTED} GROUP BY d.channel", params)
+    return inserted, dict(cursor.fetchall())
 
 
 @dataclass(frozen=True)
@@ -210,13 +217,13 @@ def _fan_out_chunk(
         with connection.cursor() as cursor:
             cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)
-            deliveries = 0
+            deliveries, muted = 0, {}
             if audience.applies_preferences and audience.deliveries_sql:
                 # Opt-outs, mutes, digests and quiet hours are decided in the INSERT itself.
                 policy = delivery_policy(
                     where_sql=f"{MATCH} {UPTO}", params=params, critical=critical, now=timezone.now()
                 )
-                deliveries = _insert_deliveries(cursor, params, policy)
+                deliveries, muted = _insert_deliveries(cursor, params, policy)
             elif audience.deliveries_sql:
                 cursor.execute(audience.deliveries_sql, params)
                 deliveries = max(cursor.rowcount, 0)
@@ -238,6 +245,7 @@ def _fan_out_chunk(
                 upto_user_id=upto,
                 notifications_created=inserted,
                 deliveries_created=deliveries,
+                deliveries_muted=muted,
                 priority=audience.priority,
             )
         )

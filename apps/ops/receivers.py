@@ -52,6 +52,13 @@ def observe_fan_out_chunk(sender, event_id, notifications_created, **kwargs):
         logger.exception("metrics for fan-out chunk of event %s failed", event_id)
 
 
+@receiver(fan_out_chunk_committed, dispatch_uid="ops.muted_delivery_metric")
+def count_muted_deliveries(sender, deliveries_muted=None, **kwargs):
+    """Deliveries born cancelled by a mute: the fan-out writes their history in SQL."""
+    for channel, count in (deliveries_muted or {}).items():
+        metrics.delivery_transition_observe(channel=channel, status=DeliveryStatus.CANCELLED, count=count)
+
+
 @receiver(delivery_history_recorded, dispatch_uid="ops.delivery_transition_metric")
 def count_delivery_transitions(sender, events, **kwargs):
     """Sent after commit for every history row written, single or in bulk."""

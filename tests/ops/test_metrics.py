@@ -105,6 +105,32 @@ def test_delivery_transitions_and_dead_letters_are_counted_after_commit(make_use
     assert value("notifications_dead_letters_total", channel="webhook") == dead_before + 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_born_muted_are_counted_as_cancelled(make_user, event_types, subscribe):
+    from apps.events.services import event_publish
+    from apps.notifications.fanout import event_fan_out
+    from apps.subscriptions.models import Preference
+
+    created = event_types["scenario.created"]
+    muted, heard = make_user(), make_user()
+    for person in (muted, heard):
+        subscribe(person, created, Channel.EMAIL)
+        subscribe(person, created, Channel.SMS)
+    Preference.objects.create(user=muted, muted_channels=["email"])
+    before = {
+        c: value("notifications_delivery_transitions_total", channel=c, status="cancelled") for c in ("email", "sms")
+    }
+
+    event, _ = event_publish(event_type=created, data={})
+    event_fan_out(event_id=event.pk)
+
+    assert Delivery.objects.filter(status=DeliveryStatus.CANCELLED).count() == 1
+    after = {
+        c: value("notifications_delivery_transitions_total", channel=c, status="cancelled") for c in ("email", "sms")
+    }
+    assert after == {"email": before["email"] + 1, "sms": before["sms"]}
+
+
 @shared_task(bind=True, name="tests.ops.flaky_task", max_retries=2, default_retry_delay=0)
 def flaky_task(self):
     raise self.retry(exc=ConnectionError("transient"))
