@@ -5,11 +5,13 @@
 -- (exponential gaps), so the offered rate does not depend on how fast the server answers,
 -- as long as CONNECTIONS cover the requests in flight. Latency is measured here, from the
 -- moment a request is written to its answer (matched by the X-Request-ID the service
--- echoes); requests sent during the first WARMUP seconds are left out, and so is the
--- burst of one request per connection that wrk fires on connecting.
+-- echoes); requests sent during the first WARMUP seconds are left out, and with them
+-- the burst of one request per connection that wrk fires when it first connects.
 --
--- A scenario sets `scenario_request(request_id)` (returning wrk.format(...) with the
--- X-Request-ID header) and then requires this file. Arguments after `--`: RATE WARMUP.
+-- A scenario defines `scenario_request(headers)`, which adds its own headers to the
+-- table it is given (X-Request-ID, and Connection: close every BENCH_RECONNECT_EVERY-th
+-- request) and returns wrk.format(...); then it requires this file. Arguments after
+-- `--`: RATE WARMUP.
 
 local ffi = require("ffi")
 ffi.cdef([[
