@@ -121,13 +121,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.envelope_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -330,8 +330,6 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "apps.common.throttling.ApiKeyThrottle",
     "apps.common.throttling.PersonThrottle",
 ]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "apps.common.schema.AutoSchema"
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.common.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": env("API_KEY_THROTTLE_RATE", default="6000/min"),
     "person": env("PERSON_THROTTLE_RATE", default="600/min"),

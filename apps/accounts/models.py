@@ -71,7 +71,3 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return f"{self.url} ({'user ' + str(self.user_id) if self.user_id else 'service'})"
-
-    @property
-    def is_service(self) -> bool:
-        return self.user_id is None

@@ -17,6 +17,7 @@ from django.db.models import Q
 from apps.common.channels import Channel
 
 from .models import Delivery, DeliveryEvent, DeliveryStatus, EarlyProviderEvent
+from .selectors import delivery_id_by_provider_id
 from .services import delivery_history_record, delivery_transition
 
 # Twilio MessageStatus → our final status. Others (queued, sending, sent, ...) are
@@ -33,6 +34,9 @@ SENDGRID_FINAL = {
     "dropped": DeliveryStatus.FAILED,
 }
 SENDGRID_HISTORY = {"open": "opened", "click": "clicked", "deferred": "provider_deferred", "spamreport": "spam_report"}
+
+# The channels whose providers call back (Twilio for SMS, SendGrid for email).
+CALLBACK_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
 
 FROM_STATUSES = {
     DeliveryStatus.DELIVERED: [DeliveryStatus.SENT],
@@ -69,7 +73,7 @@ def _hold(*, delivery_id: int | None = None, provider_message_id: str = "", **ev
     been recorded since this callback looked."""
     EarlyProviderEvent.objects.create(delivery_id=delivery_id, provider_message_id=provider_message_id, **event)
     if delivery_id is None:
-        delivery_id = _delivery_id_by_provider_id(provider_message_id, Channel.SMS)
+        delivery_id = delivery_id_by_provider_id(provider_message_id=provider_message_id, channel=Channel.SMS)
     if delivery_id is not None:
         early_provider_events_apply(delivery_ids=[delivery_id])
 
@@ -79,9 +83,13 @@ def early_provider_events_apply(*, delivery_ids: list[int]) -> int:
     recorded; returns how many changed something."""
     if not delivery_ids or not EarlyProviderEvent.objects.exists():  # the usual case: none held
         return 0
-    recorded = Delivery.objects.filter(pk__in=delivery_ids).exclude(status=DeliveryStatus.SENDING)
-    by_provider_id = dict(recorded.exclude(provider_message_id="").values_list("provider_message_id", "pk"))
-    recorded_ids = set(recorded.values_list("pk", flat=True))
+    recorded = list(
+        Delivery.objects.filter(pk__in=delivery_ids)
+        .exclude(status=DeliveryStatus.SENDING)
+        .values_list("pk", "provider_message_id")
+    )
+    recorded_ids = {pk for pk, _ in recorded}
+    by_provider_id = {provider_id: pk for pk, provider_id in recorded if provider_id}
     held = list(
         EarlyProviderEvent.objects.filter(
             Q(delivery_id__in=recorded_ids) | Q(delivery__isnull=True, provider_message_id__in=by_provider_id)
@@ -100,14 +108,6 @@ def early_provider_events_apply(*, delivery_ids: list[int]) -> int:
     )
 
 
-def _delivery_id_by_provider_id(provider_message_id: str, channel: str) -> int | None:
-    return (
-        Delivery.objects.filter(provider_message_id=provider_message_id, channel=channel)
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def twilio_status_apply(*, params: dict) -> bool:
     """One Twilio status callback (form fields MessageSid, MessageStatus, ErrorCode)."""
     sid, twilio_status = params.get("MessageSid", ""), params.get("MessageStatus", "")
@@ -118,7 +118,7 @@ def twilio_status_apply(*, params: dict) -> bool:
         detail.update(error_code=params["ErrorCode"], error=f"Twilio error {params['ErrorCode']}")
     status = TWILIO_FINAL.get(twilio_status, f"provider_{twilio_status}"[:20])
     dedupe = {"detail__provider_status": twilio_status}
-    delivery_id = _delivery_id_by_provider_id(sid, Channel.SMS)
+    delivery_id = delivery_id_by_provider_id(provider_message_id=sid, channel=Channel.SMS)
     if delivery_id is None:
         # The sid is recorded with the send: this callback came first.
         _hold(provider_message_id=sid, status=status, detail=detail, dedupe=dedupe)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from .callbacks import early_provider_events_apply
+from .callbacks import CALLBACK_CHANNELS, early_provider_events_apply
 from .channels.base import Message, Outcome, SendResult
 from .channels.registry import get_channel
 from .enqueue import deliveries_enqueue, retry_delay
@@ -166,7 +166,8 @@ def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> Dispatc
         deliveries = channel.narrow_queryset(deliveries)
     results = _send(channel, list(deliveries))
     plan.steps = deliveries_record_results(results=results, max_attempts=max_attempts(channel_key))
-    early_provider_events_apply(delivery_ids=plan.steps["sent"])
+    if channel_key in CALLBACK_CHANNELS:
+        early_provider_events_apply(delivery_ids=plan.steps["sent"])
     retried, deferred = set(plan.steps["retry"]), set(plan.steps["deferred"])
     plan.retry_after = max((r.retry_after or 0 for r in results if r.delivery_id in retried), default=0.0)
     plan.defer_for = max((r.retry_after or 0 for r in results if r.delivery_id in deferred), default=0.0)

@@ -56,5 +56,9 @@ def dead_delivery_ids(*, channel: str | None = None, since=None) -> list[int]:
     return list(queryset.order_by("pk").values_list("pk", flat=True))
 
 
-def delivery_get_by_provider_id(*, provider_message_id: str, channel: str):
-    return Delivery.objects.filter(provider_message_id=provider_message_id, channel=channel).first()
+def delivery_id_by_provider_id(*, provider_message_id: str, channel: str) -> int | None:
+    return (
+        Delivery.objects.filter(provider_message_id=provider_message_id, channel=channel)
+        .values_list("pk", flat=True)
+        .first()
+    )

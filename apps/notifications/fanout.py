@@ -150,12 +150,15 @@ def _has_external_subscribers(event) -> bool:
 
 # The chunk's items of people whose locale is (or, for a language, starts with) the
 # variant's: they get the variant's title and body instead of the default locale's.
+# The profiles are bounded to the chunk too: the locale test cannot use an index, the
+# user id can (else every chunk reads every profile).
 LOCALISE_SQL = f"""
     UPDATE {NOTIFICATIONS} SET title = %(title)s, body = %(body)s
     WHERE event_id = %(event_id)s AND user_id > %(after)s AND (%(upto)s IS NULL OR user_id <= %(upto)s)
     AND user_id IN (
         SELECT p.user_id FROM {PROFILES} p
-        WHERE LOWER(REPLACE(p.locale, '_', '-')) = %(locale)s OR LOWER(REPLACE(p.locale, '_', '-')) LIKE %(prefix)s
+        WHERE p.user_id > %(after)s AND (%(upto)s IS NULL OR p.user_id <= %(upto)s)
+        AND (LOWER(REPLACE(p.locale, '_', '-')) = %(locale)s OR LOWER(REPLACE(p.locale, '_', '-')) LIKE %(prefix)s)
     )
 """
 

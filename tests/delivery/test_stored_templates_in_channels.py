@@ -92,3 +92,21 @@ def test_push_and_webhook_carry_the_stored_templates_words_as_title_and_body(mak
     after = get_channel(channel).render(loaded(make_delivery(gil, created, channel, status=DeliveryStatus.SENDING)))
     assert _title_body(channel, after) == ("Hi gil", "B")
     assert (after.subject, after.text) == ("Hi gil", "B")
+
+
+def test_email_batch_renders_a_stored_template_without_a_query_per_field(
+    make_user, event_types, django_assert_max_num_queries
+):
+    """The email channel narrows its batch query to the fields it renders from; those
+    cover what a stored template's context reads (recipient, profile, event, actor)."""
+    from apps.delivery.selectors import delivery_list_for_send
+
+    created = event_types["scenario.created"]
+    template_create(event_type=created, channel="email", locale="en", subject="Hi {{ recipient.first_name }}", body="B")
+    ids = [make_delivery(make_user(f"u{n}"), created, "email", status=DeliveryStatus.SENDING).pk for n in range(3)]
+    channel = get_channel("email")
+    deliveries = list(channel.narrow_queryset(delivery_list_for_send(delivery_ids=ids)))
+    # One lookup of the stored template per message, and the existence check once.
+    with django_assert_max_num_queries(len(ids) + 1):
+        messages = [channel.render(delivery) for delivery in deliveries]
+    assert all(message.subject.startswith("Hi") for message in messages)

@@ -149,6 +149,18 @@ RENDER_FIELDS = [
     "notification__event__data",
     "notification__event__event_type__key",
     "notification__event__event_type__name",
+    # What a stored template's context reads (apps.templating.context), so rendering one
+    # costs no query per message.
+    "notification__user__username",
+    "notification__user__first_name",
+    "notification__user__last_name",
+    "notification__user__profile__locale",
+    "notification__user__profile__timezone",
+    "notification__event__subject_type",
+    "notification__event__subject_id",
+    "notification__event__created_at",
+    "notification__event__actor__username",
+    "notification__event__event_type__critical",
 ]
 
 
@@ -165,7 +177,9 @@ class EmailChannel:
     def narrow_queryset(self, queryset):
         return (
             queryset.select_related(None)
-            .select_related("notification__user", "notification__event__event_type")
+            .select_related(
+                "notification__user__profile", "notification__event__event_type", "notification__event__actor"
+            )
             .only(*RENDER_FIELDS)
         )
 

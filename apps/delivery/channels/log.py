@@ -3,7 +3,7 @@
 import json
 import logging
 
-from ..rendering import stored_template_render
+from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register
 
@@ -16,13 +16,13 @@ class LogChannel:
 
     def render(self, delivery) -> Message:
         notification = delivery.notification
-        stored = stored_template_render(delivery)
+        subject, text = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,
             to=notification.user.get_username(),
-            subject=stored.subject if stored else notification.title,
-            text=stored.text if stored else notification.body,
+            subject=subject,
+            text=text,
             url=notification.url,
             data=notification.effective_data,
             extra={"event_type": notification.event.event_type.key, "event_id": notification.event_id},

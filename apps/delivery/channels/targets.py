@@ -15,6 +15,7 @@ from django.conf import settings
 from ..models import DeliveryEvent
 from ..net import UnsafeURL
 from .base import Outcome, SendResult
+from .email_sendgrid import retry_after_seconds
 
 
 @dataclass
@@ -111,14 +112,6 @@ def send_to_targets(messages: list, targets_key: str, send: Callable) -> tuple[l
     return [(target, result) for (_, target), result in zip(jobs, results, strict=True)], folded
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the HTTP-date form is rare from these receivers: ignored)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
 def http_outcome(status: int) -> Outcome:
     """2xx reached; 408, 425, 429 and 5xx are worth a retry; anything else (other 4xx,
     and 3xx: redirects are never followed) fails for good."""
@@ -141,7 +134,7 @@ def response_result(target: str, response, *, detail: dict, error: str = "", mes
         status=response.status_code,
         error=error,
         provider_message_id=message_id if outcome == Outcome.SENT else "",
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        retry_after=retry_after_seconds(response.headers),
         detail=detail,
     )
 
@@ -150,12 +143,17 @@ class HttpTargetsChannel:
     """What channels that POST to targets through the guarded client share."""
 
     def classify(self, exc: Exception) -> Outcome:
-        # A batch-wide failure: a refused URL stays refused; anything else may pass later.
-        return Outcome.PERMANENT if isinstance(exc, UnsafeURL) else Outcome.TRANSIENT
+        # A batch-wide failure.
+        return request_error_outcome(exc)
+
+
+def request_error_outcome(exc: Exception) -> Outcome:
+    """A refused URL stays refused; anything else (DNS, connection, timeout) may pass later."""
+    return Outcome.PERMANENT if isinstance(exc, UnsafeURL) else Outcome.TRANSIENT
 
 
 def request_error_result(target: str, exc: Exception, detail: dict) -> TargetResult:
-    """A request that got no answer: refused URLs fail for good, the rest (DNS,
-    connection, timeout) are retried."""
-    outcome = Outcome.PERMANENT if isinstance(exc, UnsafeURL) else Outcome.TRANSIENT
-    return TargetResult(target, outcome, error=f"{exc.__class__.__name__}: {exc}"[:500], detail=detail)
+    """A request that got no answer."""
+    return TargetResult(
+        target, request_error_outcome(exc), error=f"{exc.__class__.__name__}: {exc}"[:500], detail=detail
+    )

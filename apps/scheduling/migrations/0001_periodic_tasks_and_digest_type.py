@@ -1,13 +1,6 @@
 from django.db import migrations
 
-from apps.events.periodic import periodic_tasks_ensure
-
-
-def create_periodic_tasks(apps, schema_editor):
-    periodic_tasks_ensure(
-        interval_model=apps.get_model("django_celery_beat", "IntervalSchedule"),
-        task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
-    )
+from apps.events.periodic import periodic_tasks_ensure_migration
 
 
 def create_digest_event_type(apps, schema_editor):
@@ -22,6 +15,6 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
     operations = [
-        migrations.RunPython(create_periodic_tasks, migrations.RunPython.noop),
+        migrations.RunPython(periodic_tasks_ensure_migration, migrations.RunPython.noop),
         migrations.RunPython(create_digest_event_type, migrations.RunPython.noop),
     ]
