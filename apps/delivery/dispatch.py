@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from apps.ops.metrics import observe_provider_call
+
 from .callbacks import CALLBACK_CHANNELS, early_provider_events_apply
 from .channels.base import Message, Outcome, SendResult
 from .channels.registry import get_channel
@@ -70,18 +72,22 @@ def enqueue_chunk_deliveries(*, event_id: int, after_user_id: int, upto_user_id:
 def _failed_batch(sender, messages: list[Message], exc: Exception, provider: str = "") -> list[SendResult]:
     """The whole call failed: classify once for all its messages."""
     outcome = sender.classify(exc)
-    logger.warning("%s batch of %d failed (%s): %s", getattr(sender, "name", sender.key), len(messages), outcome, exc)
+    # A provider has a name, a channel without providers a key (getattr's default would
+    # be read eagerly, and providers have no key).
+    sender_name = getattr(sender, "name", None) or sender.key
+    logger.warning("%s batch of %d failed (%s): %s", sender_name, len(messages), outcome, exc)
     error = f"{exc.__class__.__name__}: {exc}"
     detail = {"provider": provider} if provider else {}
     return [SendResult(m.delivery_id, outcome, error=error, detail=dict(detail)) for m in messages]
 
 
-def _send_through(provider, messages: list[Message]) -> list[SendResult]:
+def _send_through(channel_key: str, provider, messages: list[Message]) -> list[SendResult]:
     results = []
     for start in range(0, len(messages), provider.batch_size):
         part = messages[start : start + provider.batch_size]
         try:
-            results.extend(provider.send_batch(part))
+            with observe_provider_call(channel_key, provider.name):
+                results.extend(provider.send_batch(part))
         except Exception as exc:  # noqa: BLE001 - a provider failure is classified, not raised
             results.extend(_failed_batch(provider, part, exc, provider.name))
     for result in results:
@@ -116,7 +122,7 @@ def _send_with_providers(channel, messages: list[Message]) -> list[SendResult]:
         now, later = messages[: grant.granted], messages[grant.granted :]
         results = _deferred(later, "rate_limited", grant.retry_after, provider=provider.name)
         if now:
-            sent = _send_through(provider, now)
+            sent = _send_through(channel.key, provider, now)
             if _provider_answered(sent):
                 circuit.record_success()
             else:

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.channels import Channel
+from apps.delivery.channels.base import Message, Outcome, SendResult
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.services import delivery_transition
 from apps.events.models import Event
@@ -141,3 +143,44 @@ def test_task_retries_are_counted():
     result = flaky_task.apply()  # eager: the task, its two retries, then the error
     assert isinstance(result.result, ConnectionError)
     assert value("notifications_task_retries_total", task="tests.ops.flaky_task") == before + 2
+
+
+class _StubProvider:
+    """A provider whose every other batch raises, so both outcomes are observed."""
+
+    batch_size = 1
+
+    def __init__(self):
+        self.name, self.calls = f"stub-{uuid.uuid4().hex[:6]}", 0
+
+    def send_batch(self, messages):
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise ConnectionError("provider down")
+        return [SendResult(m.delivery_id, Outcome.SENT, provider_message_id="x") for m in messages]
+
+    def classify(self, exc):
+        return Outcome.TRANSIENT
+
+
+def test_every_provider_call_is_timed_by_dispatch(make_user, event_types, monkeypatch):
+    from apps.delivery import dispatch
+
+    provider = _StubProvider()
+
+    class StubChannel:
+        key = Channel.LOG
+
+        def render(self, delivery):
+            return Message(delivery_id=delivery.pk, user_id=0, to="x", subject="", text="")
+
+        def providers(self):
+            return [provider]
+
+    monkeypatch.setattr(dispatch, "get_channel", lambda key: StubChannel())
+    ids = [pending_delivery(make_user, event_types, Channel.LOG).pk for _ in range(2)]
+    dispatch.deliveries_dispatch(channel_key=Channel.LOG, delivery_ids=ids)
+
+    labels = {"channel": "log", "provider": provider.name}
+    assert value("notifications_provider_call_seconds_count", **labels, outcome="ok") == 1
+    assert value("notifications_provider_call_seconds_count", **labels, outcome="error") == 1
