@@ -5,8 +5,8 @@ from .models import Event, EventType
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "critical", "default_channels", "created_at")
-    list_filter = ("critical",)
+    list_display = ("key", "name", "critical", "self_service", "default_channels", "created_at")
+    list_filter = ("critical", "self_service")
     search_fields = ("key", "name")
 
 

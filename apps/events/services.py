@@ -12,18 +12,25 @@ logger = logging.getLogger(__name__)
 
 
 def event_type_create(
-    *, key: str, name: str, description: str = "", critical: bool = False, default_channels: list | None = None
+    *,
+    key: str,
+    name: str,
+    description: str = "",
+    critical: bool = False,
+    default_channels: list | None = None,
+    self_service: bool = False,
 ) -> EventType:
     return EventType.objects.create(
         key=key,
         name=name,
         description=description,
         critical=critical,
+        self_service=self_service,
         default_channels=list(dict.fromkeys(default_channels or [])),
     )
 
 
-_EVENT_TYPE_EDITABLE = ("name", "description", "critical")
+_EVENT_TYPE_EDITABLE = ("name", "description", "critical", "self_service")
 
 
 def event_type_update(*, event_type: EventType, data: dict) -> EventType:
@@ -36,8 +43,10 @@ def event_type_update(*, event_type: EventType, data: dict) -> EventType:
     return event_type
 
 
-def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:
-    event_type, _ = EventType.objects.get_or_create(key=key, defaults={"name": name, "critical": critical})
+def event_type_ensure(*, key: str, name: str, critical: bool = False, self_service: bool = False) -> EventType:
+    event_type, _ = EventType.objects.get_or_create(
+        key=key, defaults={"name": name, "critical": critical, "self_service": self_service}
+    )
     return event_type
 
 

@@ -14,6 +14,7 @@ class ScenarioOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
+    shared = serializers.BooleanField()
     execution_count = serializers.IntegerField()
     last_executed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -25,6 +26,9 @@ class ScenarioListApi(APIView):
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+        shared = serializers.BooleanField(
+            required=False, default=False, help_text="Anyone may subscribe to a shared scenario's events."
+        )
 
     @api_schema(responses=results_of("ScenarioList", ScenarioOutput), operation_id="scenarios_list")
     def get(self, request):

@@ -6,8 +6,8 @@ from .models import Scenario
 from .signals import scenario_executed
 
 
-def scenario_create(*, owner, name: str, description: str = "") -> Scenario:
-    return Scenario.objects.create(owner=owner, name=name, description=description)
+def scenario_create(*, owner, name: str, description: str = "", shared: bool = False) -> Scenario:
+    return Scenario.objects.create(owner=owner, name=name, description=description, shared=shared)
 
 
 @transaction.atomic

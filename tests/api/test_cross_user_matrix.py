@@ -39,6 +39,7 @@ SERVICE_MATRIX = {
 SHARED = {
     "api/v1/users/<int:user_id>/",
     "api/v1/users/<int:user_id>/preferences/",
+    "api/v1/users/<int:user_id>/subscriptions/",
     "api/v1/templates/<int:template_id>/",
     "admin/templating/notificationtemplate/<int:template_id>/preview/",
     "admin/templating/notificationtemplate/<int:template_id>/restore/<int:version_id>/",
