@@ -24,7 +24,11 @@ def test_create_list_disable_and_delete(make_user, client_for, event_types):
 
     subject = client.post(
         "/api/v1/subscriptions/",
-        {"event_type": "scenario.created", "channel": "email", "subject": {"type": "scenarios.scenario", "id": str(mine.pk)}},
+        {
+            "event_type": "scenario.created",
+            "channel": "email",
+            "subject": {"type": "scenarios.scenario", "id": str(mine.pk)},
+        },
         format="json",
     )
     assert subject.status_code == 201

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Event, EventType
+from .services import event_type_self_service_closed
 
 
 @admin.register(EventType)
@@ -8,6 +9,11 @@ class EventTypeAdmin(admin.ModelAdmin):
     list_display = ("key", "name", "critical", "self_service", "default_channels", "created_at")
     list_filter = ("critical", "self_service")
     search_fields = ("key", "name")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "self_service" in form.changed_data and not obj.self_service:
+            event_type_self_service_closed(event_type=obj)
 
 
 @admin.register(Event)

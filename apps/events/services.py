@@ -36,11 +36,22 @@ _EVENT_TYPE_EDITABLE = ("name", "description", "critical", "self_service")
 def event_type_update(*, event_type: EventType, data: dict) -> EventType:
     """Change what may change; the key is the identity others subscribe by."""
     fields = [f for f in _EVENT_TYPE_EDITABLE if f in data]
+    closing = event_type.self_service and data.get("self_service") is False
     for field in fields:
         setattr(event_type, field, data[field])
-    if fields:
-        event_type.save(update_fields=fields)
+    with transaction.atomic():
+        if fields:
+            event_type.save(update_fields=fields)
+        if closing:
+            event_type_self_service_closed(event_type=event_type)
     return event_type
+
+
+def event_type_self_service_closed(*, event_type: EventType) -> int:
+    """People may no longer subscribe themselves: the subscriptions they made go."""
+    from apps.subscriptions.services import subscriptions_access_revoke
+
+    return subscriptions_access_revoke(event_type=event_type)
 
 
 def event_type_ensure(*, key: str, name: str, critical: bool = False, self_service: bool = False) -> EventType:

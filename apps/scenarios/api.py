@@ -7,7 +7,7 @@ from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 
 from .selectors import scenario_list
-from .services import scenario_create, scenario_delete, scenario_execute
+from .services import scenario_create, scenario_delete, scenario_execute, scenario_share_set
 
 
 class ScenarioOutput(serializers.Serializer):
@@ -48,6 +48,23 @@ class ScenarioDetailApi(APIView):
     @api_schema(responses=ScenarioOutput, errors=(404,))
     def get(self, request, scenario_id):
         return Response(ScenarioOutput(get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)).data)
+
+    class Input(serializers.Serializer):
+        shared = serializers.BooleanField(help_text="Anyone may subscribe to a shared scenario's events.")
+
+    @api_schema(
+        request=Input,
+        responses=ScenarioOutput,
+        errors=(400, 404),
+        description="Share or stop sharing. Once not shared, others' subscriptions to its events are removed.",
+    )
+    def patch(self, request, scenario_id):
+        scenario = get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            ScenarioOutput(scenario_share_set(scenario=scenario, shared=data.validated_data["shared"])).data
+        )
 
     @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, scenario_id):

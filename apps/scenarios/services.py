@@ -22,3 +22,18 @@ def scenario_execute(*, scenario: Scenario) -> Scenario:
 
 def scenario_delete(*, scenario: Scenario) -> None:
     scenario.delete()
+
+
+@transaction.atomic
+def scenario_share_set(*, scenario: Scenario, shared: bool) -> Scenario:
+    """Share a scenario (anyone may subscribe to its events) or stop sharing it: then
+    the subscriptions of people who no longer see it go."""
+    from apps.subscriptions.services import subscriptions_access_revoke
+
+    from .visibility import SCENARIO_SUBJECT_TYPE
+
+    was_shared, scenario.shared = scenario.shared, shared
+    scenario.save(update_fields=["shared"])
+    if was_shared and not shared:
+        subscriptions_access_revoke(subject_type=SCENARIO_SUBJECT_TYPE, subject_id=str(scenario.pk))
+    return scenario

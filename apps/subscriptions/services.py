@@ -2,7 +2,7 @@ from django.db import IntegrityError, transaction
 
 from apps.common.errors import Conflict
 
-from .access import subscription_access_check
+from .access import subject_visible, subscription_access_check
 from .models import Preference, Subscription, SubscriptionOptOut, SubscriptionOrigin
 
 
@@ -93,6 +93,22 @@ def subscriptions_delete(*, queryset) -> int:
         [SubscriptionOptOut(user_id=u, event_type_id=e, channel=c) for u, e, c in removed], ignore_conflicts=True
     )
     return queryset.delete()[1].get(Subscription._meta.label, 0)
+
+
+def subscriptions_access_revoke(*, event_type=None, subject_type: str = "", subject_id: str = "") -> int:
+    """Apply the rule again to people's own subscriptions after it closed: an event type
+    that is no longer self-service, or a subject someone may no longer see (a scenario
+    no longer shared). Those that fail it are deleted (a disabled row still receives
+    critical events); the person did not remove them, so no opt-out is recorded.
+    Services' and default rows stay."""
+    own = Subscription.objects.filter(origin=SubscriptionOrigin.PERSON)
+    if event_type is not None:
+        return own.filter(event_type=event_type).delete()[0] if not event_type.self_service else 0
+    rows = own.filter(subject_type=subject_type, subject_id=subject_id).select_related("user")
+    failing = [
+        row.pk for row in rows if not subject_visible(user=row.user, subject_type=subject_type, subject_id=subject_id)
+    ]
+    return Subscription.objects.filter(pk__in=failing).delete()[0]
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
