@@ -38,6 +38,24 @@ INSERT_FOR_USERS_SQL = f"""
 """
 
 
+# PostgreSQL advisory locks, one per event type in this namespace (any number unique to
+# this module). A sync chunk holds it exclusively, a person's removal shared: else a
+# chunk's INSERT that started before a removal committed waits for the removed row,
+# finds no conflict once it is gone, and writes it again (its NOT EXISTS read the
+# opt-outs before the removal). SQLite serialises writers: no lock needed.
+DEFAULTS_LOCK_NAMESPACE = 7301
+
+
+def defaults_lock(*, event_type_ids, shared: bool) -> None:
+    """Within the caller's transaction."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        for event_type_id in sorted(set(event_type_ids)):  # one order: no deadlock between removals
+            cursor.execute(f"SELECT {function}(%s, %s)", [DEFAULTS_LOCK_NAMESPACE, event_type_id])
+
+
 def valid_channels(channels) -> list[str]:
     return [c for c in dict.fromkeys(channels or []) if c in Channel.values]
 
@@ -85,6 +103,7 @@ def subscriptions_defaults_sync(*, event_type_id: int, chunk_size: int = 50_000)
         if upto is None:
             break
         with transaction.atomic(), connection.cursor() as cursor:
+            defaults_lock(event_type_ids=[event_type_id], shared=False)
             for channel in channels:
                 params = {
                     "event_type_id": event_type_id,

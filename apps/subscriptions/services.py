@@ -3,6 +3,7 @@ from django.db import IntegrityError, transaction
 from apps.common.errors import Conflict
 
 from .access import subject_visible, subscription_access_check
+from .defaults import defaults_lock
 from .models import Preference, Subscription, SubscriptionOptOut, SubscriptionOrigin
 
 
@@ -89,6 +90,7 @@ def subscriptions_delete(*, queryset) -> int:
     """Remove subscriptions, remembering each removal for any subject as an opt-out,
     so that no later defaults sync brings it back."""
     removed = list(queryset.filter(subject_type="").values_list("user_id", "event_type_id", "channel"))
+    defaults_lock(event_type_ids=[e for _, e, _ in removed], shared=True)
     SubscriptionOptOut.objects.bulk_create(
         [SubscriptionOptOut(user_id=u, event_type_id=e, channel=c) for u, e, c in removed], ignore_conflicts=True
     )
@@ -133,6 +135,7 @@ def _subscription_choose(*, user, event_type, channel, enabled: bool, origin: st
     else:
         # Opting out of what only services subscribe one to: no row to write (a disabled
         # row still receives critical events), but the opt-out holds against defaults.
+        defaults_lock(event_type_ids=[event_type.pk], shared=True)
         SubscriptionOptOut.objects.get_or_create(user=user, event_type=event_type, channel=channel)
 
 
