@@ -10,6 +10,11 @@ class EventTypeAdmin(admin.ModelAdmin):
     list_filter = ("critical", "self_service")
     search_fields = ("key", "name")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The key is what others subscribe and publish by (and the form's slug check
+        # refuses the dots of every existing key, so no change could be saved).
+        return ("key",) if obj else ()
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "self_service" in form.changed_data and not obj.self_service:

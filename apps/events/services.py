@@ -49,9 +49,9 @@ def event_type_update(*, event_type: EventType, data: dict) -> EventType:
 
 def event_type_self_service_closed(*, event_type: EventType) -> int:
     """People may no longer subscribe themselves: the subscriptions they made go."""
-    from apps.subscriptions.services import subscriptions_access_revoke
+    from apps.subscriptions.services import subscriptions_revoke_for_event_type
 
-    return subscriptions_access_revoke(event_type=event_type)
+    return subscriptions_revoke_for_event_type(event_type=event_type)
 
 
 def event_type_ensure(*, key: str, name: str, critical: bool = False, self_service: bool = False) -> EventType:

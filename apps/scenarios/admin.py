@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .models import Scenario
-from .services import scenario_share_set
+from .services import scenario_subscriptions_recheck
 
 
 @admin.register(Scenario)
@@ -12,10 +12,6 @@ class ScenarioAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
 
     def save_model(self, request, obj, form, change):
-        shared = obj.shared
-        if change and "shared" in form.changed_data:
-            obj.shared = not shared  # as stored: the service sees the change and applies it
-            super().save_model(request, obj, form, change)
-            scenario_share_set(scenario=obj, shared=shared)
-        else:
-            super().save_model(request, obj, form, change)
+        super().save_model(request, obj, form, change)
+        if change and "shared" in form.changed_data and not obj.shared:
+            scenario_subscriptions_recheck(scenario=obj)

@@ -26,14 +26,18 @@ def scenario_delete(*, scenario: Scenario) -> None:
 
 @transaction.atomic
 def scenario_share_set(*, scenario: Scenario, shared: bool) -> Scenario:
-    """Share a scenario (anyone may subscribe to its events) or stop sharing it: then
-    the subscriptions of people who no longer see it go."""
-    from apps.subscriptions.services import subscriptions_access_revoke
-
-    from .visibility import SCENARIO_SUBJECT_TYPE
-
+    """Share a scenario (anyone may subscribe to its events) or stop sharing it."""
     was_shared, scenario.shared = scenario.shared, shared
     scenario.save(update_fields=["shared"])
     if was_shared and not shared:
-        subscriptions_access_revoke(subject_type=SCENARIO_SUBJECT_TYPE, subject_id=str(scenario.pk))
+        scenario_subscriptions_recheck(scenario=scenario)
     return scenario
+
+
+def scenario_subscriptions_recheck(*, scenario: Scenario) -> int:
+    """After the scenario stopped being shared: the others' subscriptions to it go."""
+    from apps.subscriptions.services import subscriptions_revoke_for_subject
+
+    from .visibility import SCENARIO_SUBJECT_TYPE
+
+    return subscriptions_revoke_for_subject(subject_type=SCENARIO_SUBJECT_TYPE, subject_id=str(scenario.pk))

@@ -97,16 +97,25 @@ def subscriptions_delete(*, queryset) -> int:
     return queryset.delete()[1].get(Subscription._meta.label, 0)
 
 
-def subscriptions_access_revoke(*, event_type=None, subject_type: str = "", subject_id: str = "") -> int:
-    """Apply the rule again to people's own subscriptions after it closed: an event type
-    that is no longer self-service, or a subject someone may no longer see (a scenario
-    no longer shared). Those that fail it are deleted (a disabled row still receives
-    critical events); the person did not remove them, so no opt-out is recorded.
-    Services' and default rows stay."""
-    own = Subscription.objects.filter(origin=SubscriptionOrigin.PERSON)
-    if event_type is not None:
-        return own.filter(event_type=event_type).delete()[0] if not event_type.self_service else 0
-    rows = own.filter(subject_type=subject_type, subject_id=subject_id).select_related("user")
+# When the rule closes, it applies to the rows people made before: those that fail it
+# are deleted (a disabled row still receives critical events). The person did not remove
+# them, so no opt-out is recorded; services' and default rows stay.
+
+
+def subscriptions_revoke_for_event_type(*, event_type) -> int:
+    """The event type is no longer self-service: people's own subscriptions to it go."""
+    if event_type.self_service:
+        return 0
+    return Subscription.objects.filter(origin=SubscriptionOrigin.PERSON, event_type=event_type).delete()[0]
+
+
+def subscriptions_revoke_for_subject(*, subject_type: str, subject_id: str) -> int:
+    """Who may see the subject changed (a scenario no longer shared): the people's own
+    subscriptions to it that its visibility check now refuses go. One check per
+    subscriber of that one subject."""
+    rows = Subscription.objects.filter(
+        origin=SubscriptionOrigin.PERSON, subject_type=subject_type, subject_id=subject_id
+    ).select_related("user")
     failing = [
         row.pk for row in rows if not subject_visible(user=row.user, subject_type=subject_type, subject_id=subject_id)
     ]
