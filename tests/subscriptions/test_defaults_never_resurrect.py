@@ -2,11 +2,15 @@
 defaults sync: a change of the event type's defaults, the sync job on a real worker,
 the defaults given to a person again."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 
 from apps.events.models import EventType
 from apps.subscriptions.defaults import subscriptions_defaults_for_user, subscriptions_defaults_sync
 from apps.subscriptions.models import Subscription, SubscriptionOptOut
+from apps.subscriptions.services import subscriptions_delete
 
 from ..worker import wait_until
 
@@ -94,3 +98,55 @@ def test_the_sync_job_on_a_real_worker_does_not_bring_a_removal_back(celery_work
     alerts.save(update_fields=["default_channels"])
     wait_until(lambda: channels(me, alerts) == {"in_app", "sms"}, message="the sync job")
     assert channels(other, alerts) == {"in_app", "email", "sms"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_running_while_a_removal_commits_does_not_bring_it_back(make_user):
+    """The removal holds its transaction open while a sync chunk starts; the chunk must
+    wait for it and then see its opt-out, not re-insert the row once it is gone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers")
+    alerts = EventType.objects.create(key="build.failed", name="Build failed", default_channels=["in_app", "email"])
+    me = make_user()
+    removed, release, errors = threading.Event(), threading.Event(), []
+
+    def remove():
+        try:
+            with transaction.atomic():
+                subscriptions_delete(queryset=Subscription.objects.filter(user=me, channel="email"))
+                removed.set()
+                release.wait(10)
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            removed.set()
+            connection.close()
+
+    def sync():
+        try:
+            subscriptions_defaults_sync(event_type_id=alerts.pk)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    assert removed.wait(10)
+    syncer = threading.Thread(target=sync)
+    syncer.start()
+    # The chunk is waiting on the removal (on its lock, or without it on the row).
+    wait_until(lambda: waiting_backends() > 0, timeout=10, message="the sync to wait")
+    release.set()
+    remover.join(10)
+    syncer.join(10)
+    assert not errors
+    assert channels(me, alerts) == {"in_app"}
+
+
+def waiting_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
