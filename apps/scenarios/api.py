@@ -20,15 +20,16 @@ class ScenarioOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+SHARED_HELP = "Anyone may subscribe to this scenario's events as their subject; else only its owner."
+
+
 class ScenarioListApi(APIView):
     permission_classes = [IsPerson]
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
-        shared = serializers.BooleanField(
-            required=False, default=False, help_text="Anyone may subscribe to a shared scenario's events."
-        )
+        shared = serializers.BooleanField(required=False, default=False, help_text=SHARED_HELP)
 
     @api_schema(responses=results_of("ScenarioList", ScenarioOutput), operation_id="scenarios_list")
     def get(self, request):
@@ -45,18 +46,18 @@ class ScenarioListApi(APIView):
 class ScenarioDetailApi(APIView):
     permission_classes = [IsPerson]
 
+    class Input(serializers.Serializer):
+        shared = serializers.BooleanField(help_text=SHARED_HELP)
+
     @api_schema(responses=ScenarioOutput, errors=(404,))
     def get(self, request, scenario_id):
         return Response(ScenarioOutput(get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)).data)
-
-    class Input(serializers.Serializer):
-        shared = serializers.BooleanField(help_text="Anyone may subscribe to a shared scenario's events.")
 
     @api_schema(
         request=Input,
         responses=ScenarioOutput,
         errors=(400, 404),
-        description="Share or stop sharing. Once not shared, others' subscriptions to its events are removed.",
+        description="Share or stop sharing. Once not shared, the others' subscriptions to it as a subject are removed.",
     )
     def patch(self, request, scenario_id):
         scenario = get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)
