@@ -7,10 +7,13 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from apps.common.services import api_key_create
+from apps.delivery.models import Delivery
 from apps.events.models import Event, EventType, FanoutState
+from apps.notifications.models import UserNotification
 from apps.scenarios.models import Scenario
 from apps.subscriptions.models import Preference, Subscription, SubscriptionOptOut
 
+from ..http_receiver import Receiver
 from ..worker import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -206,30 +209,44 @@ def test_the_users_subscriptions_api_needs_users_write(people, service, reset_ty
 
 @pytest.mark.integration
 def test_a_reset_link_for_alice_reaches_alice_only(people, service, reset_type, celery_worker):
+    """Inbox and webhook: carol's attempts fail, the service subscribes alice, an event
+    about alice with a reset link reaches alice's inbox and receiver, not carol's."""
     alice_user, alice = people["alice"]
     carol_user, carol = people["carol"]
     full, _ = service
-    # Carol tries every door to alice's events.
-    assert carol.post("/api/v1/subscriptions/", {"event_type": RESET, "channel": "in_app"}).status_code == 403
-    subject = {"type": "accounts.user", "id": str(alice_user.pk)}
-    response = carol.post("/api/v1/subscriptions/", {"event_type": RESET, "channel": "in_app", "subject": subject})
-    assert response.status_code in (403, 404)
-    put = {"subscriptions": [{"event_type": RESET, "channel": "in_app", "enabled": True}]}
-    assert carol.put("/api/v1/preferences/", put).status_code == 403
-    assert not Subscription.objects.filter(user=carol_user, event_type=reset_type).exists()
-    # The service subscribes alice to her own account's events.
-    body = {"event_type": RESET, "channel": "in_app", "subject": subject}
-    assert full.post(f"/api/v1/users/{alice_user.pk}/subscriptions/", body).status_code == 201
+    with Receiver() as alice_hook, Receiver() as carol_hook:
+        for api, receiver in ((alice, alice_hook), (carol, carol_hook)):
+            assert api.post("/api/v1/webhook-endpoints/", {"url": receiver.url()}).status_code == 201
+        # Carol tries every door to alice's events.
+        subject = {"type": "accounts.user", "id": str(alice_user.pk)}
+        for channel in ("in_app", "webhook"):
+            body = {"event_type": RESET, "channel": channel}
+            assert carol.post("/api/v1/subscriptions/", body).status_code == 403
+            response = carol.post("/api/v1/subscriptions/", {**body, "subject": subject})
+            assert response.status_code in (403, 404)
+            put = {"subscriptions": [{**body, "enabled": True}]}
+            assert carol.put("/api/v1/preferences/", put).status_code == 403
+        assert not Subscription.objects.filter(user=carol_user, event_type=reset_type).exists()
+        # The service subscribes alice to her own account's events.
+        for channel in ("in_app", "webhook"):
+            body = {"event_type": RESET, "channel": channel, "subject": subject}
+            assert full.post(f"/api/v1/users/{alice_user.pk}/subscriptions/", body).status_code == 201
 
-    published = full.post(
-        "/api/v1/events/", {"event_type": RESET, "subject": subject, "data": {"reset_link": RESET_LINK}}
-    )
-    assert published.status_code == 202
-    event_id = published.json()["id"]
-    wait_until(lambda: Event.objects.get(pk=event_id).fanout_state == FanoutState.DONE, message="fan-out")
+        published = full.post(
+            "/api/v1/events/", {"event_type": RESET, "subject": subject, "data": {"reset_link": RESET_LINK}}
+        )
+        assert published.status_code == 202
+        event_id = published.json()["id"]
+        wait_until(lambda: Event.objects.get(pk=event_id).fanout_state == FanoutState.DONE, message="fan-out")
+        wait_until(lambda: alice_hook.requests, timeout=60, message="alice's webhook")
 
+    assert RESET_LINK in alice_hook.requests[0].body.decode()
     alice_items = alice.get("/api/v1/inbox/").json()["results"]
     assert [item["data"].get("reset_link") for item in alice_items] == [RESET_LINK]
     carol_inbox = carol.get("/api/v1/inbox/")
     assert carol_inbox.status_code == 200 and carol_inbox.json()["results"] == []
     assert RESET_LINK not in carol_inbox.text
+    # Nothing was ever meant for carol: no item, no delivery, no request to her receiver.
+    assert not UserNotification.objects.filter(event_id=event_id, user=carol_user).exists()
+    assert not Delivery.objects.filter(notification__event_id=event_id, notification__user=carol_user).exists()
+    assert carol_hook.requests == []
