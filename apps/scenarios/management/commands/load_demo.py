@@ -8,7 +8,8 @@ from apps.events.models import EventType
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.scenarios.models import Scenario
 from apps.scenarios.services import scenario_create
-from apps.subscriptions.models import Subscription
+from apps.subscriptions.selectors import subscription_list
+from apps.subscriptions.services import subscription_create
 
 DEMO_PASSWORD = "demo-password"
 # username → (email, staff, {event type: enabled} on the in-app channel)
@@ -34,12 +35,9 @@ class Command(BaseCommand):
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
             for key, enabled in subscriptions.items():
-                Subscription.objects.get_or_create(
-                    user=user,
-                    event_type=EventType.objects.get(key=key),
-                    channel=Channel.IN_APP,
-                    defaults={"enabled": enabled},
-                )
+                event_type = EventType.objects.get(key=key)
+                if not subscription_list(user=user).filter(event_type=event_type, channel=Channel.IN_APP).exists():
+                    subscription_create(user=user, event_type=event_type, channel=Channel.IN_APP, enabled=enabled)
         alice = User.objects.get(username="alice")
         if not Scenario.objects.filter(owner=alice, name="Checkout smoke test").exists():
             scenario_create(owner=alice, name="Checkout smoke test", description="Demo scenario.")
