@@ -372,6 +372,12 @@ if not DEBUG and (not FIELD_ENCRYPTION_KEYS or DEV_FIELD_ENCRYPTION_KEY in FIELD
         "FIELD_ENCRYPTION_KEYS is missing or holds the development key: set it in the environment "
         "(or DEBUG=true for local development)."
     )
+try:  # a malformed key stops the start, not the first read of a secret
+    from cryptography.fernet import Fernet  # noqa: E402
+
+    [Fernet(key) for key in FIELD_ENCRYPTION_KEYS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key: {exc}") from exc
 # A signed SendGrid event batch older than this (by its signed timestamp) is a replay.
 SENDGRID_WEBHOOK_MAX_AGE_SECONDS = env.int("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", default=600)
 # Production defaults are the safe ones (`manage.py check --deploy` passes); DEBUG relaxes them.
