@@ -22,7 +22,8 @@ def encrypted_columns(apps=global_apps) -> list[tuple[str, list[str]]]:
 
 def column_values_transform(*, connection, table: str, columns: list[str], transform: Callable[[str], str]) -> int:
     """Rewrite each non-empty stored value v of those columns as transform(v); returns
-    how many values changed. Reads and writes in primary-key batches."""
+    how many values changed. Reads and writes in primary-key batches (tables keyed by
+    `id`, as every model with encrypted fields is)."""
     quote = connection.ops.quote_name
     select_list = ", ".join(quote(c) for c in columns)
     changed, last_pk = 0, None
