@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.services import user_create
@@ -24,8 +25,14 @@ DEMO_USERS = {
 class Command(BaseCommand):
     help = "Load demo users, subscriptions and a scenario. Safe to run again."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # The demo's staff account has a published password: never on a real deployment.
+        if not settings.DEBUG:
+            raise CommandError("load_demo only runs with DEBUG=true: it creates a staff account with a known password.")
+        self._load()
+
+    @transaction.atomic
+    def _load(self):
         User = get_user_model()
         for username, (email, staff, subscriptions) in DEMO_USERS.items():
             user = User.objects.filter(username=username).first()
