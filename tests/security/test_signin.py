@@ -188,7 +188,15 @@ def test_an_expired_token_answers_401_and_sign_in_issues_a_new_one(live_server, 
 
     Token.objects.filter(key=token).update(created=timezone.now() - timedelta(seconds=3601))
     assert_refused(get_inbox(base, token))
-    fresh = token_for(base, "alice")
+    # Signing in again works even with the stale token still sent along.
+    response = requests.post(
+        f"{base}/api/v1/auth/token/",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    fresh = response.json()["token"]
     assert fresh != token
     assert get_inbox(base, fresh).status_code == 200
 
