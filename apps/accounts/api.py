@@ -93,6 +93,13 @@ class UserDetailApi(APIView):
         return Response(UserOutput(user_list().get(pk=user.pk)).data)
 
 
+class SignInInput(AuthTokenSerializer):
+    # Bounded like the User model's username, before anything reaches authenticate() and
+    # the lock-out's records.
+    username = serializers.CharField(max_length=150, write_only=True)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+
+
 class AuthTokenApi(APIView):
     """POST `{"username", "password"}` → `{"token"}`; DELETE revokes the token in use.
 
@@ -115,7 +122,7 @@ class AuthTokenApi(APIView):
             super().perform_authentication(request)
 
     @api_schema(
-        request=AuthTokenSerializer,
+        request=SignInInput,
         responses=inline_serializer("AuthToken", fields={"token": serializers.CharField()}),
         errors=(400,),
         description="A person's token, valid for PERSON_TOKEN_TTL_SECONDS (default 14 days) and until the "
@@ -123,7 +130,7 @@ class AuthTokenApi(APIView):
         "with Retry-After until the cool-off ends, even for the right password.",
     )
     def post(self, request):
-        data = AuthTokenSerializer(data=request.data, context={"request": request._request})
+        data = SignInInput(data=request.data, context={"request": request._request})
         data.is_valid(raise_exception=True)
         return Response({"token": person_token_issue(user=data.validated_data["user"])})
 

@@ -133,6 +133,12 @@ def test_fewer_failures_than_the_limit_do_not_lock(live_server, lockout, people)
     assert signed_in("api", api_signin(live_server.url, "alice", PASSWORD))
 
 
+def test_an_overlong_username_is_a_400_naming_it(live_server, lockout, people):
+    response = api_signin(live_server.url, "a" * 1000, "guess")
+    assert response.status_code == 400
+    assert "username" in response.json()["error"]["details"]
+
+
 # --- person tokens ---------------------------------------------------------------------
 
 
