@@ -75,6 +75,8 @@ ATTACKS = {
     "nested_arrays": b"[" * 20_000,
     "nested_objects": b'{"a":' * 20_000,
     "nested_closed": b"[" * 5_000 + b"]" * 5_000,
+    # Within Python's recursion limit: refused by the depth check (JSON_MAX_DEPTH = 64).
+    "one_level_too_deep": b'{"data": ' + b"[" * 64 + b"]" * 64 + b"}",
     "truncated": b'{"event_type": "scenario.created", "data": {"x": [1, 2',
     "non_utf8": b'{"name": "\xff\xfe\xc3\x28"}',
     "utf16": '{"name": "x"}'.encode("utf-16"),
