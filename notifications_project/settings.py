@@ -396,3 +396,34 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
 SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
 X_FRAME_OPTIONS = env("X_FRAME_OPTIONS", default="DENY")
+# --- hardening: request parsing, sign-in lock-out, person tokens, outbound deadline ---
+from datetime import timedelta  # noqa: E402
+
+# Request bodies: JSON nested deeper than this is refused with 400 (apps/common/parsers.py).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
+# Person tokens (POST /api/v1/auth/token/) stop working this long after they were issued.
+PERSON_TOKEN_TTL_SECONDS = env.int("PERSON_TOKEN_TTL_SECONDS", default=14 * 24 * 3600)
+# Sign-in lock-out (django-axes) on the token API, /accounts/login/ and /admin/login/:
+# after SIGNIN_FAILURE_LIMIT wrong passwords for one username, or from one address, that
+# username or address is refused for SIGNIN_COOLOFF_SECONDS (429 with Retry-After).
+INSTALLED_APPS += ["axes"]
+# Last, as django-axes asks: it turns the lock-out its backend raises into the response.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("SIGNIN_COOLOFF_SECONDS", default=15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# A success does not wipe the failures: axes would wipe every failure from the address,
+# so an attacker with an account of their own could sign in between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "apps.accounts.signin.signin_lockout_response"
+# Failures are what the lock-out needs; a row per successful sign-in would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+# The address is REMOTE_ADDR unless a proxy in front is trusted to set a header, e.g.
+# SIGNIN_CLIENT_IP_HEADERS=HTTP_X_FORWARDED_FOR with SIGNIN_PROXY_COUNT=1.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("SIGNIN_CLIENT_IP_HEADERS", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("SIGNIN_PROXY_COUNT", default=None)
+# Its password_changed hook revokes the person's tokens on every path that sets a password.
+AUTH_PASSWORD_VALIDATORS += [{"NAME": "apps.accounts.tokens.RevokeTokensOnPasswordChange"}]
+# Outbound webhook and push requests: connect, headers and body together end by this deadline.
+OUTBOUND_REQUEST_DEADLINE_SECONDS = env.float("OUTBOUND_REQUEST_DEADLINE_SECONDS", default=10.0)
