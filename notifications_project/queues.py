@@ -14,6 +14,7 @@ process has set Django up.
 
 import argparse
 import sys
+from typing import NamedTuple
 
 from apps.common.priorities import NORMAL, PRIORITIES, URGENT, priority_queues
 
@@ -24,18 +25,25 @@ PRIORITISED_KINDS = (FANOUT, *CHANNELS)
 # Queues without priorities: tasks routed nowhere else, and beat's periodic jobs.
 DEFAULT, MAINTENANCE = "default", "maintenance"
 
-# Worker groups: the kinds whose priority queues a group consumes, the priorities it
-# takes, and its queues at normal priority, in the order it polls them.
+
+class Group(NamedTuple):
+    """What one kind of worker consumes."""
+
+    kinds: tuple[str, ...]  # whose `<kind>.<priority>` queues it takes
+    priorities: tuple[str, ...]  # at these priorities
+    normal: tuple[str, ...]  # its queues at normal priority, in the order it polls them
+
+
 GROUPS = {
     # Everything, in one worker (the Procfile's development worker).
-    "all": (PRIORITISED_KINDS, PRIORITIES, (DEFAULT, FANOUT, MAINTENANCE, *CHANNELS)),
+    "all": Group(PRIORITISED_KINDS, PRIORITIES, (DEFAULT, FANOUT, MAINTENANCE, *CHANNELS)),
     # Only critical and high work: a backlog of low-priority sends never queues in front of it.
-    "urgent": (PRIORITISED_KINDS, URGENT, ()),
-    "fanout": ((FANOUT,), PRIORITIES, (FANOUT, DEFAULT)),
-    "channels": (CHANNELS, PRIORITIES, CHANNELS),
-    "maintenance": ((), PRIORITIES, (MAINTENANCE,)),
+    "urgent": Group(PRIORITISED_KINDS, URGENT, ()),
+    "fanout": Group((FANOUT,), PRIORITIES, (FANOUT, DEFAULT)),
+    "channels": Group(CHANNELS, PRIORITIES, CHANNELS),
+    "maintenance": Group((), PRIORITIES, (MAINTENANCE,)),
     # One channel's own worker, so a slow provider holds up nothing else.
-    **{channel: ((channel,), PRIORITIES, (channel,)) for channel in CHANNELS},
+    **{channel: Group((channel,), PRIORITIES, (channel,)) for channel in CHANNELS},
 }
 
 
