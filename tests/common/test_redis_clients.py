@@ -4,6 +4,7 @@ that lets each connection's handshake through to the real Redis, then answers no
 each part of the service gives up after the read timeout instead of hanging, and names
 itself in the CLIENT SETNAME it sent, so the test knows whose client it was."""
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from apps.common.redis_clients import PURPOSES, redis_client
+from apps.common.redis_clients import PURPOSES, redis_async_client, redis_client
 from apps.delivery.resilience.circuit import CircuitBreaker
 from apps.delivery.resilience.ratelimit import TokenBucket
 from apps.inbox.live import inbox_watchers
@@ -162,6 +163,55 @@ def test_a_pub_sub_read_may_wait_longer_than_the_read_timeout(settings):
         assert message is None and seconds >= 3.5 * READ_TIMEOUT
     finally:
         pubsub.close()
+
+
+def async_client():
+    return redis_async_client("live_inbox", max_connections=4, pool_timeout=1)
+
+
+def test_an_async_client_per_event_loop_with_the_same_timeouts_and_waiting_pub_sub_reads(settings):
+    settings.REDIS_SOCKET_TIMEOUT_SECONDS = READ_TIMEOUT
+
+    async def scenario():
+        client = async_client()
+        assert client is async_client()
+        pubsub = client.pubsub()
+        await pubsub.subscribe("probe:async")
+        assert (await pubsub.get_message(timeout=1))["type"] == "subscribe"
+
+        async def publish_later():
+            await asyncio.sleep(4 * READ_TIMEOUT)
+            await redis_async_client("live_inbox", max_connections=4, pool_timeout=1).publish("probe:async", "late")
+
+        publisher = asyncio.create_task(publish_later())
+        message, seconds = await timed_async(pubsub.get_message(timeout=None))  # waits, no timeout error
+        await publisher
+        await pubsub.aclose()
+        return client, message, seconds
+
+    client, message, seconds = asyncio.run(scenario())
+    assert message["data"] == b"late" and seconds >= 3.5 * READ_TIMEOUT
+    options = client.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == READ_TIMEOUT
+    assert options["socket_connect_timeout"] == settings.REDIS_CONNECT_TIMEOUT_SECONDS
+    assert options["health_check_interval"] == settings.REDIS_HEALTH_CHECK_INTERVAL_SECONDS
+    assert client.connection_pool.max_connections == 4
+    other_loop_client, _, _ = asyncio.run(scenario())
+    assert other_loop_client is not client  # its connections belong to another loop
+
+
+def test_an_async_command_gives_up_after_the_read_timeout(silent_redis):
+    async def ping():
+        return await async_client().ping()
+
+    assert READ_TIMEOUT * 0.9 <= gives_up(lambda: asyncio.run(ping())) < 3
+    assert silent_redis.names() == {"live_inbox"}
+
+
+async def timed_async(awaitable):
+    started = time.monotonic()
+    outcome = await awaitable
+    return outcome, time.monotonic() - started
 
 
 def test_the_factory_is_the_only_place_a_redis_client_is_built():
