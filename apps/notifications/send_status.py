@@ -50,13 +50,18 @@ def _delivery(delivery) -> dict:
     }
 
 
-def _recipient(user_id, item) -> dict:
+def _recipient(user_id, address, item) -> dict:
     deliveries = []
     if item is not None:
         if item.in_inbox:
             deliveries.append(_in_app(item))
         deliveries += [_delivery(d) for d in item.deliveries.all()]
-    return {"user_id": user_id, "notification_id": item.pk if item else None, "deliveries": deliveries}
+    return {
+        "user_id": user_id,
+        "address": address,
+        "notification_id": item.pk if item else None,
+        "deliveries": deliveries,
+    }
 
 
 def direct_send_state(*, send, items) -> dict:
@@ -78,5 +83,5 @@ def direct_send_state(*, send, items) -> dict:
         "created_at": send.created_at,
         "recipient_count": send.recipient_count,
         "delivery_counts": dict(counts),
-        "recipients": [_recipient(user_id, item) for user_id, item in items],
+        "recipients": [_recipient(user_id, address, item) for user_id, address, item in items],
     }
