@@ -44,11 +44,10 @@ class EventTypeKeyField(serializers.SlugRelatedField):
 class RecipientField(serializers.Field):
     """A user id, or an address that is no user: `{"email": ...}` or `{"phone": ...}`."""
 
-    default_error_messages = {"invalid": 'Give a user id, {"email": "..."} or {"phone": "+..."}.'}
-
     def to_internal_value(self, data):
         if isinstance(data, bool):
-            self.fail("invalid")
+            # Not self.fail: its message is formatted, and this one has braces.
+            raise serializers.ValidationError('Give a user id, {"email": "..."} or {"phone": "+..."}.')
         if isinstance(data, int):
             if not 1 <= data <= MAX_USER_ID:
                 raise serializers.ValidationError(f"A user id is between 1 and {MAX_USER_ID}.")
