@@ -16,6 +16,7 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
+from twilio.request_validator import RequestValidator
 
 from apps.common.channels import Channel
 from apps.common.services import api_key_create
@@ -26,8 +27,8 @@ from apps.events.services import event_type_ensure
 from apps.notifications.models import DirectSend, DirectSendRecipient, UserNotification
 from apps.subscriptions.models import Preference, Subscription
 
-from ..integration.providers import provider_worker
-from ..sinks import SmtpSink
+from ..integration.providers import TWILIO_SID, TWILIO_TOKEN, provider_worker
+from ..sinks import ProviderSink, SmtpSink
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -47,10 +48,22 @@ def smtp_sink():
 
 
 @pytest.fixture(scope="module")
-def smtp_worker(smtp_sink, live_server, django_db_setup, django_db_blocker):
-    """A worker on the fan-out and provider queues, mailing into the sink; its links
-    point at the live server, so a one-click link from a received email works there."""
+def twilio_sink():
+    sink = ProviderSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_worker(smtp_sink, twilio_sink, live_server, django_db_setup, django_db_blocker):
+    """A worker on the fan-out and provider queues, mailing into the sink and texting
+    through the Twilio stand-in; its links point at the live server, so a one-click
+    link from a received email works there."""
     env = {
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": twilio_sink.url,
         "EMAIL_URL": smtp_sink.url,
         "EMAIL_PROVIDER": "smtp",
         "SENDGRID_API_KEY": "",
@@ -66,6 +79,7 @@ def api(live_server, settings, smtp_worker):
     """POST/GET against the live server with a service's API key."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SENDGRID_WEBHOOK_PUBLIC_KEY = SENDGRID_PUBLIC
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
     _, raw = api_key_create(name="optout tests")
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {raw}"
@@ -404,3 +418,42 @@ def test_one_click_unsubscribe_from_an_address_send_suppresses_it(api, smtp_sink
     later = _send_to(api, news, {"email": address})
     _suppressed_timeline(api, later, address=address)
     assert len(smtp_sink.received(address)) == 1
+
+
+def _twilio(api, params, token=TWILIO_TOKEN):
+    path = "/api/v1/webhooks/twilio/status/"
+    signature = RequestValidator(token).compute_signature(api.url + path, params)
+    return requests.post(api.url + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+
+def test_a_number_that_replied_stop_gets_no_more_non_critical_sms(api, twilio_sink, news, password_reset, make_user):
+    number = f"+1415{time.monotonic_ns() % 10_000_000:07d}"
+    first = _send_to(api, news, {"phone": number})
+    wait_until(lambda: twilio_sink.requests_for(number), timeout=60, message="the SMS at Twilio")
+
+    def sent():
+        recipient = _timeline(api, first, address=number)
+        return recipient["deliveries"] and recipient["deliveries"][0]["status"] == "sent" and recipient
+
+    [sms] = wait_until(sent, message="the SMS to be sent")["deliveries"]  # SMS only, no inbox item
+    assert sms["channel"] == "sms"
+    sid = Delivery.objects.get(pk=sms["id"]).provider_message_id
+    stop = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "21610", "To": number}
+    # Forged: refused, nothing written.
+    assert _twilio(api, stop, token="not-the-token").status_code == 403
+    assert not Suppression.objects.filter(address=number).exists()
+    assert _twilio(api, stop).status_code == 204
+    assert Suppression.objects.get(address=number).reason == "opted_out"
+
+    later = _send_to(api, news, {"phone": number})
+    _suppressed_timeline(api, later, address=number)
+    # A person whose own phone is that number is covered too.
+    owner = make_user(phone=number)
+    send_id = api.post(
+        "/api/v1/notifications/", {"event_type": news.key, "recipients": [owner.pk], "channels": ["sms"]}
+    ).json()["id"]
+    _suppressed_timeline(api, send_id, user_id=owner.pk)
+    texted = len(twilio_sink.requests_for(number))
+    _send_to(api, password_reset, {"phone": number})
+    wait_until(lambda: len(twilio_sink.requests_for(number)) == texted + 1, timeout=60, message="the critical SMS")
+    assert len(twilio_sink.requests_for(number)) == texted + 1
