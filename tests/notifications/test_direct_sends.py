@@ -268,3 +268,21 @@ def test_template_and_event_type_must_agree_and_one_is_needed(event_types, make_
     unknown = client.post(URL, {"template": 999999, "recipients": [rita.pk]}, format="json")
     assert unknown.status_code == 400 and "template" in unknown.json()["error"]["details"]
     assert DirectSend.objects.count() == 0
+
+
+def test_an_inbox_opt_out_keeps_a_direct_send_out_of_the_inbox(
+    celery_worker, event_types, make_user, subscribe, api_key_client
+):
+    quiet, other = make_user("quiet-inbox"), make_user("open-inbox")
+    subscribe(quiet, event_types["scenario.executed"], channel="in_app", enabled=False)
+    client = api_key_client(["notifications:write"])
+    body = {"event_type": "scenario.executed", "recipients": [quiet.pk, other.pk], "channels": ["in_app"]}
+    send_id = client.post(URL, body, format="json").json()["id"]
+    wait_until(lambda: fanned_out(send_id), message="fan-out")
+
+    assert not UserNotification.objects.filter(user=quiet, in_inbox=True).exists()
+    assert UserNotification.objects.filter(user=other, in_inbox=True).count() == 1
+    rows = {r["user_id"]: r["deliveries"] for r in client.get(f"{URL}{send_id}/").json()["recipients"]}
+    [in_app] = rows[quiet.pk]
+    assert (in_app["status"], in_app["events"][-1]["detail"]) == ("cancelled", {"reason": "opted_out"})
+    assert rows[other.pk][0]["status"] == "delivered"

@@ -253,6 +253,30 @@ def test_an_address_that_is_no_user_gets_the_email_with_a_timeline(api, smtp_sin
     assert not UserNotification.objects.filter(event__direct_send=send_id, in_inbox=True).exists()
 
 
+def test_activation_mail_by_template_to_an_address(api, smtp_sink, password_reset):
+    """The seed's case: a stored template, sent to someone who is no user yet."""
+    template = api.post(
+        "/api/v1/templates/",
+        {
+            "event_type": password_reset.key,
+            "channel": "email",
+            "locale": "en",
+            "subject": "Reset your password",
+            "body": "Follow {{ data.link }} to reset it.",
+        },
+    )
+    assert template.status_code == 201, template.text
+    address = f"someone-{time.monotonic_ns()}@example.com"
+    response = api.post(
+        "/api/v1/notifications/",
+        {"template": template.json()["id"], "recipients": [{"email": address}], "data": {"link": "https://x.test/r"}},
+    )
+    assert response.status_code == 202, response.text
+    [message] = _wait_sent(smtp_sink, address)
+    assert message["Subject"] == "Reset your password"
+    assert "Follow https://x.test/r to reset it." in message.get_body(preferencelist=("plain",)).get_content()
+
+
 def _counts():
     return (
         Event.objects.count(),
