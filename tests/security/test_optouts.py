@@ -262,7 +262,7 @@ def test_activation_mail_by_template_to_an_address(api, smtp_sink, password_rese
             "channel": "email",
             "locale": "en",
             "subject": "Reset your password",
-            "body": "Follow {{ data.link }} to reset it.",
+            "body": "{{ recipient.email }}: follow {{ data.link }} to reset it.",
         },
     )
     assert template.status_code == 201, template.text
@@ -274,7 +274,8 @@ def test_activation_mail_by_template_to_an_address(api, smtp_sink, password_rese
     assert response.status_code == 202, response.text
     [message] = _wait_sent(smtp_sink, address)
     assert message["Subject"] == "Reset your password"
-    assert "Follow https://x.test/r to reset it." in message.get_body(preferencelist=("plain",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"{address}: follow https://x.test/r to reset it." in text
 
 
 def _counts():
