@@ -330,17 +330,21 @@ RECIPIENTS_NOTIFICATIONS_SQL = f"""
     ON CONFLICT (event_id, user_id) DO NOTHING
 """
 
-# No channels requested: each recipient's subscriptions to the event type (enabled
-# ones, or any for a critical type: it passes opt-outs, as in the fan-out).
+# No channels requested: each recipient's subscriptions to the event type decide. The
+# turned-off ones are read too: the send names these people, so their opted-out
+# channels are born cancelled with the reason (the policy's opt-out lookup), where a
+# fan-out, which names nobody, reaches none of them. In the inbox only when in_app is
+# on (or the type is critical: it passes opt-outs).
 RECIPIENT_SUBSCRIPTIONS = f"""
     JOIN {SUBSCRIPTIONS} s ON s.user_id = r.user_id AND s.event_type_id = %(event_type_id)s
-        AND (s.enabled OR %(critical)s) AND s.subject_type = ''
+        AND s.subject_type = '' AND s.subject_id = ''
 """
 
 SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL = f"""
     INSERT INTO {NOTIFICATIONS} (event_id, user_id, title, body, data, url, in_inbox, created_at)
     SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s,
-           MAX(CASE WHEN s.channel = '{Channel.IN_APP}' THEN 1 ELSE 0 END) = 1, %(now)s
+           MAX(CASE WHEN s.channel = '{Channel.IN_APP}' AND (s.enabled OR %(critical)s) THEN 1 ELSE 0 END) = 1,
+           %(now)s
     FROM {RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}
     WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
     GROUP BY r.user_id
@@ -363,6 +367,7 @@ SUBSCRIBED_RECIPIENTS = Recipients(
     where_sql=f"{RECIPIENT_MATCH} {RECIPIENT_UPTO}",
     user="r.user_id",
     channel="s.channel",
+    opt_outs=True,
 )
 
 

@@ -120,6 +120,9 @@ def people(make_user, news, api):
         name: make_user(f"{name}-{time.monotonic_ns()}")
         for name in ("control", "opted_out", "muted", "mute_until", "quiet", "digest", "unsubscribed")
     }
+    # Everyone else is subscribed by email: a send without `channels` reaches them so.
+    for name in ("control", "muted", "mute_until", "quiet", "digest"):
+        Subscription.objects.create(user=users[name], event_type=news, channel=Channel.EMAIL)
     Subscription.objects.create(user=users["opted_out"], event_type=news, channel=Channel.EMAIL, enabled=False)
     Preference.objects.create(user=users["muted"], muted_channels=[Channel.EMAIL])
     Preference.objects.create(user=users["mute_until"], mute_until=timezone.now() + timedelta(days=1))
@@ -180,6 +183,12 @@ def _send_bulk(api, news, ids):
     return response.json()["ids"]
 
 
+def _send_by_subscriptions(api, news, ids):
+    response = api.post("/api/v1/notifications/", {"event_type": news.key, "recipients": ids})
+    assert response.status_code == 202, response.text
+    return [response.json()["id"]]
+
+
 def _send_template(api, news, ids):
     template = api.post(
         "/api/v1/templates/",
@@ -191,7 +200,11 @@ def _send_template(api, news, ids):
     return [response.json()["id"]]
 
 
-@pytest.mark.parametrize("send", [_send_single, _send_bulk, _send_template], ids=["single", "bulk", "template"])
+@pytest.mark.parametrize(
+    "send",
+    [_send_single, _send_bulk, _send_template, _send_by_subscriptions],
+    ids=["single", "bulk", "template", "subscriptions"],
+)
 def test_direct_sends_honour_every_opt_out(api, smtp_sink, news, people, send):
     send_ids = send(api, news, [user.pk for user in people.values()])
 
