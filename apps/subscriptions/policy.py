@@ -119,11 +119,7 @@ def _quiet_windows(recipients: Recipients, params: dict, now) -> list[tuple]:
         )
         rows = cursor.fetchall()
     windows = []
-    for (
-        tz,
-        start,
-        end,
-    ) in rows:
+    for tz, start, end in rows:
         until = quiet_hold_until(now=now, tz=tz or "UTC", start=_as_time(start), end=_as_time(end))
         if until is not None:
             windows.append((tz, start, end, until))
