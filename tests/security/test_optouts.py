@@ -422,10 +422,16 @@ def test_a_hard_bounce_suppresses_the_address_for_non_critical_sends(api, smtp_s
     assert len(smtp_sink.received(address)) == mailed + 1
 
 
-def test_a_bounce_on_a_persons_own_email_suppresses_it(api, smtp_sink, news, make_user):
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [({"event": "bounce", "type": "bounce"}, "bounced"), ({"event": "spamreport"}, "spam_report")],
+    ids=["hard-bounce", "spam-report"],
+)
+def test_a_bounce_on_a_persons_own_email_suppresses_it(api, smtp_sink, news, make_user, event, reason):
     alice = make_user(f"alice-{time.monotonic_ns()}")
-    _sendgrid(api, [{"event": "spamreport", "email": alice.email.upper(), "sg_event_id": f"spam-{alice.pk}"}])
-    assert Suppression.objects.get(address=alice.email).reason == "spam_report"
+    callback = {**event, "email": alice.email.upper(), "sg_event_id": f"{reason}-{alice.pk}"}
+    assert _sendgrid(api, [callback]).status_code == 204
+    assert Suppression.objects.get(address=alice.email).reason == reason
     send_id = api.post(
         "/api/v1/notifications/", {"event_type": news.key, "recipients": [alice.pk], "channels": ["email"]}
     ).json()["id"]
