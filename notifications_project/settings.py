@@ -360,3 +360,70 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
 # default, to the normal fan-out queue.
 CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}
+
+# --- secrets: encryption at rest, provider callback replay, deploy defaults ---
+# Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`),
+# comma-separated: the first encrypts, all decrypt (apps/common/crypto.py). Rotation: put
+# a new key first, run `manage.py encryption_keys_rotate`, then drop the old one.
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktISE="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY] if DEBUG else [])
+if not DEBUG and (not FIELD_ENCRYPTION_KEYS or DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS is missing or holds the development key: set it in the environment "
+        "(or DEBUG=true for local development)."
+    )
+try:  # a malformed key stops the start, not the first read of a secret
+    from cryptography.fernet import Fernet  # noqa: E402
+
+    [Fernet(key) for key in FIELD_ENCRYPTION_KEYS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key: {exc}") from exc
+# A signed SendGrid event batch older than this (by its signed timestamp) is a replay.
+SENDGRID_WEBHOOK_MAX_AGE_SECONDS = env.int("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", default=600)
+# Production defaults are the safe ones (`manage.py check --deploy` passes); DEBUG relaxes them.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks and the metrics scrape reach the web over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^health/$", r"^metrics$"])
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https". Only set it when the
+# proxy always sets (and strips incoming) that header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
+X_FRAME_OPTIONS = env("X_FRAME_OPTIONS", default="DENY")
+# --- hardening: request parsing, sign-in lock-out, person tokens, outbound deadline ---
+from datetime import timedelta  # noqa: E402
+
+# Request bodies: JSON nested deeper than this is refused with 400 (apps/common/parsers.py).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
+# Person tokens (POST /api/v1/auth/token/) stop working this long after they were issued.
+PERSON_TOKEN_TTL_SECONDS = env.int("PERSON_TOKEN_TTL_SECONDS", default=14 * 24 * 3600)
+# Sign-in lock-out (django-axes) on the token API, /accounts/login/ and /admin/login/:
+# after SIGNIN_FAILURE_LIMIT wrong passwords for one username, or from one address, that
+# username or address is refused for SIGNIN_COOLOFF_SECONDS (429 with Retry-After).
+INSTALLED_APPS += ["axes"]
+# Last, as django-axes asks: it turns the lock-out its backend raises into the response.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("SIGNIN_COOLOFF_SECONDS", default=15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# A success does not wipe the failures: axes would wipe every failure from the address,
+# so an attacker with an account of their own could sign in between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "apps.accounts.signin.signin_lockout_response"
+# Failures are what the lock-out needs; a row per successful sign-in would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+# The address is REMOTE_ADDR unless a proxy in front is trusted to set a header, e.g.
+# SIGNIN_CLIENT_IP_HEADERS=HTTP_X_FORWARDED_FOR with SIGNIN_PROXY_COUNT=1.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("SIGNIN_CLIENT_IP_HEADERS", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("SIGNIN_PROXY_COUNT", default=None)
+# Its password_changed hook revokes the person's tokens on every path that sets a password.
+AUTH_PASSWORD_VALIDATORS += [{"NAME": "apps.accounts.tokens.RevokeTokensOnPasswordChange"}]
+# Outbound webhook and push requests: connect, headers and body together end by this deadline.
+OUTBOUND_REQUEST_DEADLINE_SECONDS = env.float("OUTBOUND_REQUEST_DEADLINE_SECONDS", default=10.0)
