@@ -62,3 +62,20 @@ def test_api_key_created_in_admin_is_shown_once_and_stored_hashed(staff_client):
     raw = message.rsplit(" ", 1)[-1]
     key = ApiKey.objects.get(name="billing")
     assert raw.startswith(f"nsk_{key.prefix}_") and raw.split("_", 2)[2] not in key.key_hash
+
+
+def test_suppressions_are_listed_and_deleting_one_lifts_it(staff_client):
+    from apps.delivery.models import Suppression
+    from apps.delivery.suppressions import suppression_record
+
+    suppression_record(address="Gone@Example.com", channel="email", reason="bounced")
+    suppression_record(address="+14155550123", channel="sms", reason="opted_out")
+    changelist = reverse("admin:delivery_suppression_changelist")
+    page = staff_client.get(changelist, {"q": "gone@"})
+    assert page.status_code == 200 and b"gone@example.com" in page.content and b"+14155550123" not in page.content
+    gone = Suppression.objects.get(channel="email")
+    response = staff_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [gone.pk], "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["+14155550123"]

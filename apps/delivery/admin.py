@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Delivery, DeliveryEvent, EarlyProviderEvent
+from .models import Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
 from .services import deliveries_requeue
 
 
@@ -52,6 +52,23 @@ class EarlyProviderEventAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("provider_message_id",)
     readonly_fields = ("delivery", "provider_message_id", "status", "detail", "dedupe", "received_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Addresses not sent non-critical mail or SMS. Deleting one lifts it (e.g. after
+    the person asks again); rows are written by callbacks and unsubscribes only."""
+
+    list_display = ("address", "channel", "reason", "created_at")
+    list_filter = ("channel", "reason")
+    search_fields = ("address",)
+    readonly_fields = ("address", "channel", "reason", "detail", "created_at")
 
     def has_add_permission(self, request):
         return False

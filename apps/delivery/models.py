@@ -86,3 +86,31 @@ class EarlyProviderEvent(models.Model):
 
     def __str__(self):
         return f"{self.delivery_id or self.provider_message_id} → {self.status} (early)"
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed (one-click, or the provider's unsubscribe)"
+    BOUNCED = "bounced", "Bounced hard"
+    DROPPED = "dropped", "Dropped by the provider"
+    SPAM_REPORT = "spam_report", "Reported as spam"
+    OPTED_OUT = "opted_out", "Opted out at the carrier (STOP)"
+
+
+class Suppression(models.Model):
+    """An address that must not be sent non-critical mail or SMS again: it unsubscribed,
+    bounced hard, reported spam or replied STOP. Users' own addresses are covered too.
+    Deleting the row (admin) lifts it."""
+
+    # Email addresses lower-cased, phone numbers in E.164 (see suppressions.py).
+    address = models.CharField(max_length=254)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    # What the provider said (event id, bounce reason), for the operator.
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["address", "channel"], name="uniq_suppression_address_channel")]
+
+    def __str__(self):
+        return f"{self.address} ({self.channel}: {self.reason})"

@@ -3,6 +3,7 @@ event type and channel, in the recipient's locale (see apps.templating.render)."
 
 import time
 
+from apps.common.channels import Channel
 from apps.templating.context import event_context
 from apps.templating.render import Rendered, template_render
 
@@ -13,11 +14,16 @@ def render_delivery(delivery) -> Rendered:
     notification = delivery.notification
     user = notification.user
     profile = getattr(user, "profile", None)
+    context = event_context(notification.event, recipient=user, data=notification.effective_data)
+    if user is None:
+        # A send to an address that is no user: the template sees only the address.
+        kind = "email" if delivery.channel == Channel.EMAIL else "phone"
+        context["recipient"] = {kind: notification.address}
     return template_render(
         event_type=notification.event.event_type,
         channel=delivery.channel,
         locale=getattr(profile, "locale", None),
-        context=event_context(notification.event, recipient=user, data=notification.effective_data),
+        context=context,
     )
 
 

@@ -23,6 +23,11 @@ def pending_delivery_ids_for_chunk(*, event_id: int, after_user_id: int, upto_us
     a plan that stays cheap even when the planner's statistics are stale (a join on
     status can pick the status index and scan every pending delivery per row).
     """
+    if after_user_id == 0:
+        # A direct send's address recipients (no user) are written with its first chunk.
+        yield from _due_by_channel(
+            Delivery.objects.filter(notification__event_id=event_id, notification__user__isnull=True)
+        )
     notifications = UserNotification.objects.filter(event_id=event_id)
     if upto_user_id is not None:
         notifications = notifications.filter(user_id__lte=upto_user_id)
@@ -34,16 +39,20 @@ def pending_delivery_ids_for_chunk(*, event_id: int, after_user_id: int, upto_us
         if not rows:
             return
         last_user_id = rows[-1][0]
-        by_channel: dict[str, list[int]] = {}
-        deliveries = Delivery.objects.filter(notification_id__in=[pk for _, pk in rows])
-        now = timezone.now()
-        for pk, channel, status, not_before in deliveries.order_by("pk").values_list(
-            "pk", "channel", "status", "not_before"
-        ):
-            # Held ones (quiet hours, digests, scheduled) are released by beat when due.
-            if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now):
-                by_channel.setdefault(channel, []).append(pk)
-        yield from by_channel.items()
+        yield from _due_by_channel(Delivery.objects.filter(notification_id__in=[pk for _, pk in rows]))
+
+
+def _due_by_channel(deliveries):
+    """(channel, [ids]) of the pending deliveries among `deliveries` that are due."""
+    by_channel: dict[str, list[int]] = {}
+    now = timezone.now()
+    for pk, channel, status, not_before in deliveries.order_by("pk").values_list(
+        "pk", "channel", "status", "not_before"
+    ):
+        # Held ones (quiet hours, digests, scheduled) are released by beat when due.
+        if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now):
+            by_channel.setdefault(channel, []).append(pk)
+    return by_channel.items()
 
 
 def dead_delivery_ids(*, channel: str | None = None, since=None) -> list[int]:

@@ -5,8 +5,9 @@ from django.utils import timezone
 from apps.subscriptions.models import Subscription
 from apps.subscriptions.services import subscriptions_set_enabled
 
-from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .models import Delivery, DeliveryEvent, DeliveryStatus, SuppressionReason
 from .signals import delivery_history_recorded
+from .suppressions import suppression_record
 from .unsubscribe import UnsubscribeTarget
 
 
@@ -197,7 +198,16 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
 
 def subscription_unsubscribe(*, target: UnsubscribeTarget) -> bool:
     """Turn off the person's subscriptions to that event type on that channel (for any
-    subject). False when there is none, e.g. it was deleted since."""
+    subject). False when there is none, e.g. it was deleted since. An address that is
+    no user has no subscriptions: it goes on the suppression list instead."""
+    if target.user_id is None:
+        suppression_record(
+            address=target.address,
+            channel=target.channel,
+            reason=SuppressionReason.UNSUBSCRIBED,
+            detail={"via": "one-click", "event_type_id": target.event_type_id},
+        )
+        return True
     queryset = Subscription.objects.filter(
         user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
     )

@@ -24,6 +24,7 @@ from apps.common.parsers import json_body_parse
 
 from .callbacks import sendgrid_events_apply, twilio_status_apply
 from .services import subscription_unsubscribe
+from .suppressions import sendgrid_suppressions_record, twilio_suppressions_record
 from .unsubscribe import unsubscribe_token_read
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ def twilio_status_callback(request):
         or not RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
     ):
         return _forbidden()
-    twilio_status_apply(params=request.POST.dict())
+    params = request.POST.dict()
+    twilio_status_apply(params=params)
+    twilio_suppressions_record(params=params)
     return HttpResponse(status=204)
 
 
@@ -96,6 +99,7 @@ def sendgrid_event_callback(request):
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         return error_response(400, "Expected a JSON array of event objects.", code="invalid")
     sendgrid_events_apply(events=events)
+    sendgrid_suppressions_record(events=events)
     return HttpResponse(status=204)
 
 

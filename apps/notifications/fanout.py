@@ -20,7 +20,7 @@ from apps.common.priorities import NORMAL
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
-from apps.subscriptions.policy import delivery_policy, muted_history_detail
+from apps.subscriptions.policy import Recipients, delivery_policy, policy_history_sql
 
 from .models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from .rendering import inbox_content, inbox_content_by_locale
@@ -60,8 +60,9 @@ INSERT_NOTIFICATIONS_SQL = f"""
     ON CONFLICT (event_id, user_id) DO NOTHING
 """
 
-# Status, last error and not_before come from the person's preferences
-# (apps.subscriptions.policy): a delivery is born muted, held or pending.
+# Status, last error and not_before come from the person's preferences and the
+# suppression list (apps.subscriptions.policy): a delivery is born cancelled, held or
+# pending. Every audience's statement has these four slots, filled by the one policy.
 INSERT_DELIVERIES_SQL = f"""
     INSERT INTO {DELIVERIES}
         (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at,
@@ -73,45 +74,46 @@ INSERT_DELIVERIES_SQL = f"""
     WHERE {MATCH} {UPTO} AND s.channel <> '{Channel.IN_APP}'
     ON CONFLICT (notification_id, channel) DO NOTHING
 """
-# The history of deliveries born cancelled (muted). PostgreSQL takes them from the
-# INSERT's own RETURNING; elsewhere from the chunk's rows.
-MUTED = f"d.status = '{DeliveryStatus.CANCELLED}' AND d.last_error = 'muted'"
-MUTED_HISTORY_SQL = f"""
-    INSERT INTO {DELIVERY_EVENTS} (delivery_id, status, detail, at)
-    SELECT d.id, d.status, %(muted_detail)s, %(now)s FROM {{source}} d
-    WHERE {MUTED}
-"""
+BORN_CANCELLED = f"d.status = '{DeliveryStatus.CANCELLED}'"
+# A chunk's deliveries, for databases whose INSERT cannot return its rows.
+CHUNK_DELIVERIES = (
+    f"(SELECT x.* FROM {DELIVERIES} x JOIN {NOTIFICATIONS} n ON n.id = x.notification_id"
+    " WHERE n.event_id = %(event_id)s AND n.user_id > %(after)s"
+    " AND (%(upto)s IS NULL OR n.user_id <= %(upto)s))"
+)
 
 
-def _insert_deliveries(cursor, params: dict, policy) -> tuple[int | None, dict[str, int]]:
-    """Insert a chunk's deliveries; returns how many (None when not known: the
-    PostgreSQL statement also writes the muted ones' history) and how many were born
-    muted, by channel (their history rows are written here, not through
-    delivery_history_record, so the transition metrics are told separately)."""
-    insert = INSERT_DELIVERIES_SQL.format(
+def _insert_deliveries(
+    cursor, sql: str, params: dict, policy, chunk_source: str = CHUNK_DELIVERIES
+) -> tuple[int | None, dict[str, int]]:
+    """Insert deliveries with `sql` (its slots filled by `policy`); returns how many
+    (None when not known: the PostgreSQL statement also writes the history) and how
+    many were born cancelled, by channel. The history of the cancelled and held ones is
+    written here, not through delivery_history_record, so the transition metrics are
+    told separately."""
+    insert = sql.format(
         status=policy.status, last_error=policy.last_error, not_before=policy.not_before, joins=policy.joins
     )
-    params = {**params, **policy.params, "muted_detail": muted_history_detail()}
+    params = {**params, **policy.params}
     if not policy.joins:  # critical: nobody is muted
         cursor.execute(insert, params)
         return max(cursor.rowcount, 0), {}
     if connection.vendor == "postgresql":
+        history, history_params = policy_history_sql(source="d")
         cursor.execute(
-            f"WITH d AS ({insert} RETURNING id, status, last_error, channel), "
-            f"h AS ({MUTED_HISTORY_SQL.format(source='d')}) "
-            f"SELECT d.channel, count(*) FROM d WHERE {MUTED} GROUP BY d.channel",
-            params,
+            f"WITH d AS ({insert} RETURNING id, status, last_error, channel, not_before), "
+            f"h AS ({history}) "
+            f"SELECT d.channel, count(*) FROM d WHERE {BORN_CANCELLED} GROUP BY d.channel",
+            {**params, **history_params},
         )
         return None, dict(cursor.fetchall())
     cursor.execute(insert, params)
     inserted = max(cursor.rowcount, 0)
-    chunk = (
-        f"(SELECT x.* FROM {DELIVERIES} x JOIN {NOTIFICATIONS} n ON n.id = x.notification_id"
-        " WHERE n.event_id = %(event_id)s AND n.user_id > %(after)s"
-        " AND (%(upto)s IS NULL OR n.user_id <= %(upto)s))"
+    history, history_params = policy_history_sql(source=chunk_source)
+    cursor.execute(history, {**params, **history_params})
+    cursor.execute(
+        f"SELECT d.channel, count(*) FROM {chunk_source} d WHERE {BORN_CANCELLED} GROUP BY d.channel", params
     )
-    cursor.execute(MUTED_HISTORY_SQL.format(source=chunk), params)
-    cursor.execute(f"SELECT d.channel, count(*) FROM {chunk} d WHERE {MUTED} GROUP BY d.channel", params)
     return inserted, dict(cursor.fetchall())
 
 
@@ -122,15 +124,24 @@ class Audience:
 
     chunk_end_sql: str
     notifications_sql: str
+    # With the policy's slots ({status}, {last_error}, {not_before}, {joins}).
     deliveries_sql: str | None
+    # The rows the policy decides over: every audience's deliveries follow the same
+    # preferences, opt-outs and suppression list (apps.subscriptions.policy).
+    recipients: Recipients | None = None
     params: dict = field(default_factory=dict)
     priority: str = NORMAL
-    # Subscribers' deliveries follow their preferences; a direct send's go as asked.
-    applies_preferences: bool = False
+    # A direct send's address recipients (no user): written with the first chunk.
+    addresses: bool = False
 
 
 # An event's subscribers (the publish path).
-SUBSCRIBERS = Audience(CHUNK_END_SQL, INSERT_NOTIFICATIONS_SQL, INSERT_DELIVERIES_SQL, applies_preferences=True)
+SUBSCRIBERS = Audience(
+    CHUNK_END_SQL,
+    INSERT_NOTIFICATIONS_SQL,
+    INSERT_DELIVERIES_SQL,
+    Recipients(from_sql=f"{SUBSCRIPTIONS} s", where_sql=f"{MATCH} {UPTO}"),
+)
 
 
 HAS_EXTERNAL_SQL = f"""
@@ -221,15 +232,19 @@ def _fan_out_chunk(
             cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)
             deliveries, muted = 0, {}
-            if audience.applies_preferences and audience.deliveries_sql:
-                # Opt-outs, mutes, digests and quiet hours are decided in the INSERT itself.
+            if audience.deliveries_sql:
+                # Opt-outs, mutes, suppressions, digests and quiet hours are decided in
+                # the INSERT itself.
                 policy = delivery_policy(
-                    where_sql=f"{MATCH} {UPTO}", params=params, critical=critical, now=timezone.now()
+                    recipients=audience.recipients, params=params, critical=critical, now=timezone.now()
                 )
-                deliveries, muted = _insert_deliveries(cursor, params, policy)
-            elif audience.deliveries_sql:
-                cursor.execute(audience.deliveries_sql, params)
-                deliveries = max(cursor.rowcount, 0)
+                deliveries, muted = _insert_deliveries(cursor, audience.deliveries_sql, params, policy)
+            if audience.addresses and event.fanout_cursor == 0:
+                added, added_deliveries, added_muted = _fan_out_addresses(cursor, params, critical)
+                inserted += added
+                deliveries = None if deliveries is None or added_deliveries is None else deliveries + added_deliveries
+                for channel, count in added_muted.items():
+                    muted[channel] = muted.get(channel, 0) + count
         _localise_chunk(params, variants)
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(
@@ -298,25 +313,38 @@ RECIPIENTS_CHUNK_END_SQL = f"""
     ORDER BY r.user_id LIMIT 1 OFFSET %(offset)s
 """
 
+# A person who turned the event type off in the inbox gets no inbox item from a
+# direct send either, unless the type is critical (like the fan-out's MATCH).
+IN_APP_OPTED_OUT = f"""EXISTS (
+    SELECT 1 FROM {SUBSCRIPTIONS} o WHERE o.user_id = r.user_id AND o.event_type_id = %(event_type_id)s
+    AND o.channel = '{Channel.IN_APP}' AND o.subject_type = '' AND o.subject_id = '' AND NOT o.enabled
+)"""
+
 # Requested channels: exactly those, for every recipient.
 RECIPIENTS_NOTIFICATIONS_SQL = f"""
     INSERT INTO {NOTIFICATIONS} (event_id, user_id, title, body, data, url, in_inbox, created_at)
-    SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s, %(in_app)s, %(now)s
+    SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s,
+           %(in_app)s AND (%(critical)s OR NOT {IN_APP_OPTED_OUT}), %(now)s
     FROM {RECIPIENTS} r
     WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
     ON CONFLICT (event_id, user_id) DO NOTHING
 """
 
-# No channels requested: each recipient's enabled subscriptions to the event type.
+# No channels requested: each recipient's subscriptions to the event type decide. The
+# turned-off ones are read too: the send names these people, so their opted-out
+# channels are born cancelled with the reason (the policy's opt-out lookup), where a
+# fan-out, which names nobody, reaches none of them. In the inbox only when in_app is
+# on (or the type is critical: it passes opt-outs).
 RECIPIENT_SUBSCRIPTIONS = f"""
     JOIN {SUBSCRIPTIONS} s ON s.user_id = r.user_id AND s.event_type_id = %(event_type_id)s
-        AND s.enabled AND s.subject_type = ''
+        AND s.subject_type = '' AND s.subject_id = ''
 """
 
 SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL = f"""
     INSERT INTO {NOTIFICATIONS} (event_id, user_id, title, body, data, url, in_inbox, created_at)
     SELECT %(event_id)s, r.user_id, %(title)s, %(body)s, NULL, %(url)s,
-           MAX(CASE WHEN s.channel = '{Channel.IN_APP}' THEN 1 ELSE 0 END) = 1, %(now)s
+           MAX(CASE WHEN s.channel = '{Channel.IN_APP}' AND (s.enabled OR %(critical)s) THEN 1 ELSE 0 END) = 1,
+           %(now)s
     FROM {RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}
     WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
     GROUP BY r.user_id
@@ -325,41 +353,114 @@ SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL = f"""
 
 SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL = f"""
     INSERT INTO {DELIVERIES}
-        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at)
-    SELECT DISTINCT n.id, s.channel, '{DeliveryStatus.PENDING}', 0, '', '', %(now)s, %(now)s
+        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at,
+         not_before)
+    SELECT DISTINCT n.id, s.channel, {{status}}, 0, {{last_error}}, '', %(now)s, %(now)s, {{not_before}}
     FROM {RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}
     JOIN {NOTIFICATIONS} n ON n.event_id = %(event_id)s AND n.user_id = r.user_id
+    {{joins}}
     WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO} AND s.channel <> '{Channel.IN_APP}'
     ON CONFLICT (notification_id, channel) DO NOTHING
 """
+SUBSCRIBED_RECIPIENTS = Recipients(
+    from_sql=f"{RECIPIENTS} r {RECIPIENT_SUBSCRIPTIONS}",
+    where_sql=f"{RECIPIENT_MATCH} {RECIPIENT_UPTO}",
+    user="r.user_id",
+    channel="s.channel",
+    opt_outs=True,
+)
+
+
+def _channel_rows(channels: list[str]) -> str:
+    # The channels become a derived table of bound parameters (%(channel_0)s, ...).
+    return " UNION ALL ".join(f"SELECT %(channel_{i})s AS channel" for i in range(len(channels)))
 
 
 def _requested_deliveries_sql(channels: list[str]) -> str:
-    # The channels become a derived table of bound parameters (%(channel_0)s, ...).
-    rows = " UNION ALL ".join(f"SELECT %(channel_{i})s AS channel" for i in range(len(channels)))
     return f"""
         INSERT INTO {DELIVERIES}
-            (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at)
-        SELECT n.id, c.channel, '{DeliveryStatus.PENDING}', 0, '', '', %(now)s, %(now)s
+            (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at,
+             not_before)
+        SELECT n.id, c.channel, {{status}}, 0, {{last_error}}, '', %(now)s, %(now)s, {{not_before}}
         FROM {RECIPIENTS} r
+        CROSS JOIN ({_channel_rows(channels)}) c
         JOIN {NOTIFICATIONS} n ON n.event_id = %(event_id)s AND n.user_id = r.user_id
-        CROSS JOIN ({rows}) c
+        {{joins}}
         WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
         ON CONFLICT (notification_id, channel) DO NOTHING
     """
 
 
+def _requested_recipients(channels: list[str]) -> Recipients:
+    # The send names the channels, so a turned-off subscription must be looked up.
+    return Recipients(
+        from_sql=f"{RECIPIENTS} r CROSS JOIN ({_channel_rows(channels)}) c",
+        where_sql=f"{RECIPIENT_MATCH} {RECIPIENT_UPTO}",
+        user="r.user_id",
+        channel="c.channel",
+        opt_outs=True,
+    )
+
+
+# --- Address recipients: no user, no inbox, one delivery on the address's channel ------
+ADDRESS_NOTIFICATIONS_SQL = f"""
+    INSERT INTO {NOTIFICATIONS} (event_id, user_id, address, title, body, data, url, in_inbox, created_at)
+    SELECT %(event_id)s, NULL, r.address, %(title)s, %(body)s, NULL, %(url)s, FALSE, %(now)s
+    FROM {RECIPIENTS} r
+    WHERE r.send_id = %(send_id)s AND r.user_id IS NULL
+    ON CONFLICT (event_id, address) WHERE address <> '' DO NOTHING
+"""
+# An email address has an "@", an E.164 number never has.
+ADDRESS_ITEMS = f"""(
+    SELECT n.id, n.user_id, n.address,
+           CASE WHEN n.address LIKE '%%@%%' THEN '{Channel.EMAIL}' ELSE '{Channel.SMS}' END AS channel
+    FROM {NOTIFICATIONS} n
+    WHERE n.event_id = %(event_id)s AND n.user_id IS NULL AND n.address <> ''
+) a"""
+ADDRESS_DELIVERIES_SQL = f"""
+    INSERT INTO {DELIVERIES}
+        (notification_id, channel, status, attempts, last_error, provider_message_id, created_at, updated_at,
+         not_before)
+    SELECT a.id, a.channel, {{status}}, 0, {{last_error}}, '', %(now)s, %(now)s, {{not_before}}
+    FROM {ADDRESS_ITEMS}
+    {{joins}}
+    ON CONFLICT (notification_id, channel) DO NOTHING
+"""
+ADDRESS_RECIPIENTS = Recipients(
+    from_sql=ADDRESS_ITEMS, where_sql="1 = 1", user="a.user_id", channel="a.channel", address="a.address"
+)
+ADDRESS_DELIVERIES = (
+    f"(SELECT x.* FROM {DELIVERIES} x JOIN {NOTIFICATIONS} n ON n.id = x.notification_id"
+    " WHERE n.event_id = %(event_id)s AND n.user_id IS NULL)"
+)
+
+
+def _fan_out_addresses(cursor, params: dict, critical: bool) -> tuple[int, int | None, dict[str, int]]:
+    """A direct send's address recipients, all at once (a send names at most
+    NOTIFICATION_RECIPIENTS_MAX): their items, then their deliveries under the same
+    policy as people's (only the suppression list can stop them: they have no
+    preferences). Returns (items, deliveries, born cancelled by channel)."""
+    cursor.execute(ADDRESS_NOTIFICATIONS_SQL, params)
+    added = max(cursor.rowcount, 0)
+    policy = delivery_policy(recipients=ADDRESS_RECIPIENTS, params=params, critical=critical, now=timezone.now())
+    deliveries, muted = _insert_deliveries(cursor, ADDRESS_DELIVERIES_SQL, params, policy, ADDRESS_DELIVERIES)
+    return added, deliveries, muted
+
+
 def recipients_audience(send: DirectSend) -> Audience:
     """The audience of a direct send: its recipient rows, on the requested channels or
-    (none requested) on each recipient's subscribed ones."""
+    (none requested) on each recipient's subscribed ones, and its addresses."""
     params = {"send_id": send.pk}
+    addresses = send.recipients.filter(user__isnull=True).exists()
     if send.channels is None:
         return Audience(
             RECIPIENTS_CHUNK_END_SQL,
             SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL,
             SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL,
+            SUBSCRIBED_RECIPIENTS,
             params,
             send.priority,
+            addresses=addresses,
         )
     external = [c for c in send.channels if c != Channel.IN_APP]
     params["in_app"] = Channel.IN_APP in send.channels
@@ -368,6 +469,8 @@ def recipients_audience(send: DirectSend) -> Audience:
         RECIPIENTS_CHUNK_END_SQL,
         RECIPIENTS_NOTIFICATIONS_SQL,
         _requested_deliveries_sql(external) if external else None,
+        _requested_recipients(external) if external else None,
         params,
         send.priority,
+        addresses=addresses,
     )

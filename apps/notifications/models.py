@@ -16,13 +16,19 @@ class UserNotification(models.Model):
     event = models.ForeignKey(
         Event, on_delete=models.CASCADE, related_name="notifications", db_index=False, db_constraint=False
     )
+    # Null for a direct send to an address that is no user (see `address`).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
+        null=True,
+        blank=True,
         db_index=False,
         db_constraint=False,
     )
+    # The email address or E.164 number of a recipient that is no user: such an item is
+    # never in an inbox and has one delivery, on the channel its address is for.
+    address = models.CharField(max_length=254, blank=True, default="", db_default="")
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True)
     # Null means "the event's data": copying it onto a million rows would cost for nothing.
@@ -35,7 +41,12 @@ class UserNotification(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "user"], name="uniq_notification_event_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="uniq_notification_event_user"),
+            models.UniqueConstraint(
+                fields=["event", "address"], name="uniq_notification_event_address", condition=~Q(address="")
+            ),
+        ]
         indexes = [
             # The inbox list, newest first (cursor pagination on id).
             models.Index(fields=["user", "-id"], name="inbox_user_recent"),
@@ -48,7 +59,7 @@ class UserNotification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} → {self.user_id}"
+        return f"{self.title} → {self.user_id or self.address}"
 
     @property
     def is_read(self):
@@ -102,10 +113,23 @@ class DirectSend(models.Model):
 
 
 class DirectSendRecipient(models.Model):
-    """One person a direct send is for; fan-out reads these in user id order."""
+    """One person, or one address that is no user, a direct send is for. Fan-out reads
+    the people in user id order and the addresses with its first chunk."""
 
     send = models.ForeignKey(DirectSend, on_delete=models.CASCADE, related_name="recipients", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # An email address (lower-cased) or an E.164 number; empty for a person.
+    address = models.CharField(max_length=254, blank=True, default="", db_default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["send", "user"], name="uniq_direct_send_recipient")]
+        constraints = [
+            models.UniqueConstraint(fields=["send", "user"], name="uniq_direct_send_recipient"),
+            models.UniqueConstraint(
+                fields=["send", "address"], name="uniq_direct_send_address", condition=~Q(address="")
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) ^ Q(address=""), name="direct_send_recipient_user_or_address"
+            ),
+        ]

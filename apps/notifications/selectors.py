@@ -1,4 +1,4 @@
-from django.db.models import F, JSONField, Prefetch
+from django.db.models import F, JSONField, Prefetch, Q
 from django.db.models.functions import Coalesce
 
 from apps.common.auth import ServicePrincipal
@@ -56,15 +56,22 @@ def direct_send_get(*, caller, send_id: int):
 
 
 def direct_send_items(*, send, limit: int):
-    """The first `limit` recipients' inbox items with their deliveries and each
-    delivery's history, in user id order."""
-    user_ids = list(send.recipients.order_by("user_id").values_list("user_id", flat=True)[:limit])
+    """The first `limit` recipients (people in user id order, then addresses) with
+    their items, the items' deliveries and each delivery's history:
+    [(user id or None, address or None, item or None)]."""
+    rows = list(
+        send.recipients.order_by(F("user_id").asc(nulls_last=True), "address").values_list("user_id", "address")[:limit]
+    )
+    user_ids = [user_id for user_id, _ in rows if user_id is not None]
+    addresses = [address for user_id, address in rows if user_id is None]
     items = (
-        UserNotification.objects.filter(event_id=send.event_id, user_id__in=user_ids)
+        UserNotification.objects.filter(event_id=send.event_id)
+        .filter(Q(user_id__in=user_ids) | Q(user__isnull=True, address__in=addresses))
         .prefetch_related(
             Prefetch("deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("events"))
         )
-        .order_by("user_id")
     )
-    by_user = {item.user_id: item for item in items}
-    return [(user_id, by_user.get(user_id)) for user_id in user_ids]
+    by_recipient = {(item.user_id, "" if item.user_id else item.address): item for item in items}
+    return [
+        (user_id, address or None, by_recipient.get((user_id, "" if user_id else address))) for user_id, address in rows
+    ]

@@ -3,6 +3,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,7 @@ from apps.events.selectors import event_type_list
 from apps.events.services import event_data_validate
 from apps.templating.selectors import template_list
 
+from .addresses import address_parse
 from .selectors import direct_send_get, direct_send_items
 from .send_status import direct_send_state
 from .sends import direct_send_cancel, direct_sends_create
@@ -39,6 +41,60 @@ class EventTypeKeyField(serializers.SlugRelatedField):
         return seen[data]
 
 
+class RecipientField(serializers.Field):
+    """A user id, or an address that is no user: `{"email": ...}` or `{"phone": ...}`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            # Not self.fail: its message is formatted, and this one has braces.
+            raise serializers.ValidationError('Give a user id, {"email": "..."} or {"phone": "+..."}.')
+        if isinstance(data, int):
+            if not 1 <= data <= MAX_USER_ID:
+                raise serializers.ValidationError(f"A user id is between 1 and {MAX_USER_ID}.")
+            return data
+        try:
+            address_parse(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        # Kept as given: the service parses it again (one rule for every caller).
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_USER_ID, "description": "A user id."},
+            {
+                "type": "object",
+                "properties": {"email": {"type": "string", "format": "email"}},
+                "required": ["email"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"phone": {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"}},
+                "required": ["phone"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class DocumentedRecipientField(RecipientField):
+    pass
+
+
+PREFERENCES_NOTE = (
+    "Non-critical event types follow each person's preferences exactly as a subscriber fan-out does: "
+    "a turned-off subscription to the event type on a channel (opt-out, one-click unsubscribe), a muted "
+    "channel or mute-until cancel that delivery, a digest or quiet hours hold it, and an address on the "
+    "suppression list (unsubscribed, bounced, spam report, STOP) cancels it; the status timeline says why. "
+    "Only critical (transactional) event types pass all of them."
+)
+
+
 class SendInput(serializers.Serializer):
     event_type = EventTypeKeyField(
         slug_field="key", queryset=event_type_list(), required=False, help_text="Give this or `template`."
@@ -50,10 +106,12 @@ class SendInput(serializers.Serializer):
         "Each recipient gets the template's version for their locale (with the usual fallback).",
     )
     recipients = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_USER_ID),
+        child=DocumentedRecipientField(),
         min_length=1,
         max_length=settings.NOTIFICATION_RECIPIENTS_MAX,
-        help_text="User ids. Unknown ids refuse the request (400) and are named.",
+        help_text='User ids, or addresses that are no user: `{"email": ...}` (gets only the email channel) or '
+        '`{"phone": "+E.164"}` (only SMS); an address gets no inbox item. Unknown ids and invalid '
+        "addresses refuse the request (400) and are named. " + PREFERENCES_NOTE,
     )
     channels = serializers.ListField(
         child=serializers.ChoiceField(choices=Channel.choices),
@@ -117,7 +175,8 @@ class DeliveryOutput(serializers.Serializer):
 
 
 class RecipientOutput(serializers.Serializer):
-    user_id = serializers.IntegerField()
+    user_id = serializers.IntegerField(allow_null=True)
+    address = serializers.CharField(allow_null=True, help_text="For an address recipient (no user).")
     notification_id = serializers.IntegerField(allow_null=True)
     deliveries = DeliveryOutput(many=True)
 
@@ -151,7 +210,12 @@ class NotificationSendApi(APIView):
     Input = SendInput
     Output = SendAccepted
 
-    @api_schema(request=Input, responses={202: Output}, idempotent=True)
+    @api_schema(
+        request=Input,
+        responses={202: Output},
+        idempotent=True,
+        description="Notify named people or addresses. " + PREFERENCES_NOTE,
+    )
     @idempotent
     def post(self, request):
         data = self.Input(data=request.data)
@@ -171,7 +235,12 @@ class NotificationBulkSendApi(APIView):
     class Input(serializers.Serializer):
         notifications = SendInput(many=True, min_length=1, max_length=settings.NOTIFICATION_BULK_MAX)
 
-    @api_schema(request=Input, responses={202: BulkAccepted}, idempotent=True)
+    @api_schema(
+        request=Input,
+        responses={202: BulkAccepted},
+        idempotent=True,
+        description="Up to NOTIFICATION_BULK_MAX sends at once, all or nothing. " + PREFERENCES_NOTE,
+    )
     @idempotent
     def post(self, request):
         data = self.Input(data=request.data, context={})

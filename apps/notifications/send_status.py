@@ -43,6 +43,20 @@ def _in_app(item) -> dict:
     }
 
 
+def _in_app_opted_out(item) -> dict:
+    # In-app was asked for but the person turned the event type off in the inbox (the
+    # fan-out then writes the item outside the inbox): the only reason it is not there.
+    return {
+        "id": None,
+        "channel": Channel.IN_APP,
+        "status": "cancelled",
+        "attempts": 0,
+        "last_error": "opted_out",
+        "sent_at": None,
+        "events": [{"type": "cancelled", "at": item.created_at, "detail": {"reason": "opted_out"}}],
+    }
+
+
 def _targets_error(targets: list[dict] | None) -> str:
     if not targets:
         return ERROR_WITHOUT_TARGETS
@@ -89,13 +103,20 @@ def _delivery(delivery) -> dict:
     }
 
 
-def _recipient(user_id, item) -> dict:
+def _recipient(send, user_id, address, item) -> dict:
     deliveries = []
     if item is not None:
         if item.in_inbox:
             deliveries.append(_in_app(item))
+        elif user_id is not None and Channel.IN_APP in (send.channels or ()):
+            deliveries.append(_in_app_opted_out(item))
         deliveries += [_delivery(d) for d in item.deliveries.all()]
-    return {"user_id": user_id, "notification_id": item.pk if item else None, "deliveries": deliveries}
+    return {
+        "user_id": user_id,
+        "address": address,
+        "notification_id": item.pk if item else None,
+        "deliveries": deliveries,
+    }
 
 
 def direct_send_state(*, send, items) -> dict:
@@ -117,5 +138,5 @@ def direct_send_state(*, send, items) -> dict:
         "created_at": send.created_at,
         "recipient_count": send.recipient_count,
         "delivery_counts": dict(counts),
-        "recipients": [_recipient(user_id, item) for user_id, item in items],
+        "recipients": [_recipient(send, user_id, address, item) for user_id, address, item in items],
     }

@@ -1,7 +1,9 @@
-"""Direct sends: a service notifies named people (`POST /api/v1/notifications/`).
+"""Direct sends: a service notifies named people or addresses (`POST /api/v1/notifications/`).
 
 Each send is an Event (type, data, fan-out state) with a DirectSend row (owner,
-priority, channels, schedule) and one DirectSendRecipient row per person. Fan-out reads
+priority, channels, schedule) and one DirectSendRecipient row per person or address.
+Its deliveries follow the same preferences, opt-outs and suppression list as a
+subscriber fan-out's (apps.subscriptions.policy); only critical event types pass them. Fan-out reads
 the recipient rows set-based (fanout.recipients_audience), on a queue of the send's
 priority. A send for later waits in the database; beat releases it when due.
 """
@@ -21,6 +23,7 @@ from apps.delivery.services import delivery_transition
 from apps.events.models import Event, EventType, FanoutState
 from apps.events.services import event_data_validate
 
+from .addresses import Address, address_parse, recipients_split
 from .models import DirectSend, DirectSendRecipient, SendStatus
 
 logger = logging.getLogger(__name__)
@@ -54,26 +57,57 @@ def _enqueue_fan_out(sends: list[DirectSend]) -> None:
             fan_out_batch_task.apply_async(args=[batch], queue=fanout_queue_for(priority))
 
 
-def _unknown_recipients(requests: list[dict]) -> dict[int, list[int]]:
+def _unknown_recipients(recipients: list[tuple[list[int], list]]) -> dict[int, list[int]]:
     """{request index: [user ids that do not exist]} for the requests naming any."""
-    wanted = {user_id for request in requests for user_id in request["recipients"]}
+    wanted = {user_id for user_ids, _ in recipients for user_id in user_ids}
     known = set(get_user_model().objects.filter(pk__in=wanted).values_list("pk", flat=True))
     missing = {}
-    for index, request in enumerate(requests):
-        unknown = sorted(set(request["recipients"]) - known)
+    for index, (user_ids, _) in enumerate(recipients):
+        unknown = sorted(set(user_ids) - known)
         if unknown:
             missing[index] = unknown
     return missing
 
 
+def _split_recipients(requests: list[dict]) -> list[tuple[list[int], list[Address]]]:
+    """Each request's (user ids, addresses); ValidationError naming, per request index,
+    each recipient that is no valid address, and each address whose channel the
+    request's channels leave out."""
+    split, errors = [], {}
+    for index, request in enumerate(requests):
+        problems = []
+        for position, recipient in enumerate(request["recipients"]):
+            if isinstance(recipient, int):
+                continue
+            try:
+                address = address_parse(recipient)
+            except ValidationError as exc:
+                problems.append(f"Recipient {position}: {' '.join(exc.messages)}")
+                continue
+            channels = request.get("channels")
+            if channels is not None and address.channel not in channels:
+                problems.append(f"Recipient {position}: an address on {address.channel} needs that channel.")
+        if problems:
+            errors[str(index)] = problems
+        else:
+            split.append(recipients_split(request["recipients"]))
+    if errors:
+        raise ValidationError(errors)
+    return split
+
+
 @transaction.atomic
 def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
     """Create sends, each request being {event_type, recipients, channels?, data?,
-    priority?, scheduled_at?}. All or nothing: one unknown recipient refuses the lot.
+    priority?, scheduled_at?}; recipients are user ids or addresses ({"email"} or
+    {"phone"}, see addresses.py). All or nothing: one unknown or invalid recipient
+    refuses the lot.
 
-    Raises ValidationError naming, per request index, the user ids that do not exist.
+    Raises ValidationError naming, per request index, the user ids that do not exist
+    or the recipients that are no valid address.
     """
-    missing = _unknown_recipients(requests)
+    split = _split_recipients(requests)
+    missing = _unknown_recipients(split)
     if missing:
         raise ValidationError(
             {str(i): [f"Unknown recipients: {', '.join(map(str, ids))}."] for i, ids in missing.items()}
@@ -89,7 +123,7 @@ def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
             event_type = EventType.objects.get(key=event_type)
         events.append(Event(event_type=event_type, data=data))
     Event.objects.bulk_create(events)
-    for event, request in zip(events, requests, strict=True):
+    for event, request, (user_ids, addresses) in zip(events, requests, split, strict=True):
         scheduled_at = request.get("scheduled_at")
         channels = request.get("channels")
         sends.append(
@@ -99,15 +133,21 @@ def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
                 channels=sorted(set(channels)) if channels is not None else None,
                 scheduled_at=scheduled_at,
                 status=SendStatus.SCHEDULED if scheduled_at and scheduled_at > now else SendStatus.QUEUED,
-                recipient_count=len(set(request["recipients"])),
+                recipient_count=len(user_ids) + len(addresses),
                 **owner,
             )
         )
     DirectSend.objects.bulk_create(sends)
-    recipients = (
+    people = (
         DirectSendRecipient(send=send, user_id=user_id)
-        for send, request in zip(sends, requests, strict=True)
-        for user_id in sorted(set(request["recipients"]))
+        for send, (user_ids, _) in zip(sends, split, strict=True)
+        for user_id in user_ids
+    )
+    DirectSendRecipient.objects.bulk_create(people, batch_size=RECIPIENT_BATCH)
+    recipients = (
+        DirectSendRecipient(send=send, address=address.value)
+        for send, (_, addresses) in zip(sends, split, strict=True)
+        for address in addresses
     )
     DirectSendRecipient.objects.bulk_create(recipients, batch_size=RECIPIENT_BATCH)
     due = [send for send in sends if send.status == SendStatus.QUEUED]

@@ -54,7 +54,8 @@ def observe_fan_out_chunk(sender, event_id, notifications_created, **kwargs):
 
 @receiver(fan_out_chunk_committed, dispatch_uid="ops.muted_delivery_metric")
 def count_muted_deliveries(sender, deliveries_muted=None, **kwargs):
-    """Deliveries born cancelled by a mute: the fan-out writes their history in SQL."""
+    """Deliveries born cancelled by the policy (muted, opted out, suppressed): the
+    fan-out writes their history in SQL."""
     for channel, count in (deliveries_muted or {}).items():
         metrics.delivery_transition_observe(channel=channel, status=DeliveryStatus.CANCELLED, count=count)
 

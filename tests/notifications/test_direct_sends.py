@@ -71,10 +71,17 @@ def test_send_without_channels_follows_each_recipients_subscriptions(
     wait_until(lambda: fanned_out(send_id), message="fan-out")
 
     items = {n.user_id: n for n in UserNotification.objects.filter(event__direct_send=send_id)}
-    assert set(items) == {ann.pk, ben.pk}  # cy's only subscription is disabled
     assert items[ann.pk].in_inbox and not items[ben.pk].in_inbox
-    channels = sorted(Delivery.objects.filter(notification__in=items.values()).values_list("channel", flat=True))
-    assert channels == ["email", "sms"]
+    deliveries = Delivery.objects.filter(notification__in=items.values())
+    assert sorted(deliveries.values_list("notification__user_id", "channel", "status", "last_error")) == sorted(
+        [
+            (ann.pk, "email", DeliveryStatus.PENDING, ""),
+            (ben.pk, "sms", DeliveryStatus.PENDING, ""),
+            # cy's only subscription is off: named by the send, the reason is recorded.
+            (cy.pk, "email", DeliveryStatus.CANCELLED, "opted_out"),
+        ]
+    )
+    assert not items[cy.pk].in_inbox
 
 
 def test_unknown_recipients_are_named_and_nothing_is_written(event_types, make_user, api_key_client):
@@ -268,3 +275,21 @@ def test_template_and_event_type_must_agree_and_one_is_needed(event_types, make_
     unknown = client.post(URL, {"template": 999999, "recipients": [rita.pk]}, format="json")
     assert unknown.status_code == 400 and "template" in unknown.json()["error"]["details"]
     assert DirectSend.objects.count() == 0
+
+
+def test_an_inbox_opt_out_keeps_a_direct_send_out_of_the_inbox(
+    celery_worker, event_types, make_user, subscribe, api_key_client
+):
+    quiet, other = make_user("quiet-inbox"), make_user("open-inbox")
+    subscribe(quiet, event_types["scenario.executed"], channel="in_app", enabled=False)
+    client = api_key_client(["notifications:write"])
+    body = {"event_type": "scenario.executed", "recipients": [quiet.pk, other.pk], "channels": ["in_app"]}
+    send_id = client.post(URL, body, format="json").json()["id"]
+    wait_until(lambda: fanned_out(send_id), message="fan-out")
+
+    assert not UserNotification.objects.filter(user=quiet, in_inbox=True).exists()
+    assert UserNotification.objects.filter(user=other, in_inbox=True).count() == 1
+    rows = {r["user_id"]: r["deliveries"] for r in client.get(f"{URL}{send_id}/").json()["recipients"]}
+    [in_app] = rows[quiet.pk]
+    assert (in_app["status"], in_app["events"][-1]["detail"]) == ("cancelled", {"reason": "opted_out"})
+    assert rows[other.pk][0]["status"] == "delivered"

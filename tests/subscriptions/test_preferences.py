@@ -136,3 +136,30 @@ def test_critical_event_types_pass_opt_outs_mutes_and_quiet_hours(make_user, sub
     assert set(got) == {"email", "sms"}
     assert {(d.status, d.not_before) for d in got.values()} == {(DeliveryStatus.PENDING, None)}
     assert UserNotification.objects.get(event=event, user=user).in_inbox is True
+
+
+def test_a_suppressed_address_is_cancelled_in_the_fan_out_too(alerts, make_user):
+    """The suppression list is part of the one policy: a subscriber whose email bounced
+    hard gets no email from a fan-out (SMS still goes); a critical type passes."""
+    from apps.delivery.models import Suppression
+    from apps.delivery.suppressions import suppression_record
+
+    bounced = make_user("Bounced")  # the list compares addresses lower-cased
+    bounced.profile.phone = "+14155550111"
+    bounced.profile.save()
+    other = make_user()
+    assert suppression_record(address="BOUNCED@example.com", channel="email", reason="bounced")
+    assert Suppression.objects.get().address == "bounced@example.com"
+    event = fan_out(alerts)
+    assert {c: (d.status, d.last_error) for c, d in deliveries(event, bounced).items()} == {
+        "email": (DeliveryStatus.CANCELLED, "suppressed"),
+        "sms": (DeliveryStatus.PENDING, ""),
+    }
+    history = DeliveryEvent.objects.get(delivery=deliveries(event, bounced)["email"])
+    assert (history.status, history.detail) == ("cancelled", {"reason": "suppressed"})
+    assert {d.status for d in deliveries(event, other).values()} == {DeliveryStatus.PENDING}
+
+    alerts.critical = True
+    alerts.save()
+    critical = fan_out(alerts)
+    assert deliveries(critical, bounced)["email"].status == DeliveryStatus.PENDING

@@ -22,7 +22,7 @@ class Outcome(StrEnum):
 @dataclass
 class Message:
     delivery_id: int
-    user_id: int
+    user_id: int | None  # None for a send to an address that is no user
     to: str  # address on this channel: email, E.164 number, endpoint URL, ...
     subject: str
     text: str

@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 
 from ..rendering import stored_template_render
 from .base import Message, Outcome, SendResult
-from .email_content import ContentCache, email_message, stored_content
+from .email_content import ContentCache, email_address, email_message, stored_content
 from .email_mime import WireEmail, django_email, wire_emails
 from .registry import register
 
@@ -146,6 +146,7 @@ RENDER_FIELDS = [
     "notification__data",
     "notification__event_id",
     "notification__user__email",
+    "notification__address",
     "notification__event__data",
     "notification__event__event_type__key",
     "notification__event__event_type__name",
@@ -184,7 +185,7 @@ class EmailChannel:
         )
 
     def render(self, delivery) -> Message | None:
-        if "@" not in (delivery.notification.user.email or ""):
+        if "@" not in email_address(delivery.notification):
             return None
         stored = stored_template_render(delivery)
         if stored:

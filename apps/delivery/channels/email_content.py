@@ -76,15 +76,26 @@ def stored_content(rendered) -> tuple[str, str, str]:
     return rendered.subject, rendered.text + footer, html
 
 
+def email_address(notification) -> str:
+    """Where the email goes: the address it was sent to, or the person's email."""
+    if notification.user_id is None:
+        return notification.address
+    return notification.user.email or ""
+
+
 def email_message(delivery, content: tuple[str, str, str]) -> Message:
     notification = delivery.notification
-    user = notification.user
     subject, text, html = content
-    link = unsubscribe_url(user_id=user.pk, event_type_id=notification.event.event_type_id, channel=delivery.channel)
+    link = unsubscribe_url(
+        user_id=notification.user_id,
+        event_type_id=notification.event.event_type_id,
+        channel=delivery.channel,
+        address=notification.address,
+    )
     return Message(
         delivery_id=delivery.pk,
-        user_id=user.pk,
-        to=user.email,
+        user_id=notification.user_id,
+        to=email_address(notification),
         subject=subject,
         text=text.replace(UNSUBSCRIBE_PLACEHOLDER, link),
         html=html.replace(UNSUBSCRIBE_PLACEHOLDER, link),

@@ -117,8 +117,11 @@ class SmsChannel:
 
     def render(self, delivery) -> Message | None:
         notification = delivery.notification
-        profile = getattr(notification.user, "profile", None)
-        number = e164_or_none(profile.phone if profile else "")
+        if notification.user_id is None:  # a send to a number that is no user
+            number = e164_or_none(notification.address)
+        else:
+            profile = getattr(notification.user, "profile", None)
+            number = e164_or_none(profile.phone if profile else "")
         if number is None:
             return None
         stored = stored_template_render(delivery)
