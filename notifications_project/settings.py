@@ -360,3 +360,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
 # default, to the normal fan-out queue.
 CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}
+
+# --- content: bounds of event data and operator templates ---
+# How deep an event's `data` may nest (a flat object is 1); its size is EVENT_DATA_MAX_BYTES.
+EVENT_DATA_MAX_DEPTH = env.int("EVENT_DATA_MAX_DEPTH", default=10)
+# One render of an operator's stored template: wall-clock seconds and characters of
+# output (and of any value it builds on the way); over either, the default template is used.
+TEMPLATE_RENDER_MAX_SECONDS = env.float("TEMPLATE_RENDER_MAX_SECONDS", default=1.0)
+TEMPLATE_OUTPUT_MAX_CHARS = env.int("TEMPLATE_OUTPUT_MAX_CHARS", default=256 * 1024)
