@@ -53,6 +53,15 @@ def data_validate(data) -> None:
 class EventDataField(serializers.DictField):
     """An event's `data` as the APIs accept it: a JSON object within the bounds above."""
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "A JSON object of at most EVENT_DATA_MAX_BYTES (64 KiB) as JSON, nested at most "
+            "EVENT_DATA_MAX_DEPTH (10) levels. `url`, the notification's link, must be https:, "
+            "http: or relative.",
+        )
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         try:
