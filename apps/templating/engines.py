@@ -44,6 +44,9 @@ def sources_validate(**sources: str) -> None:
             _environment(field).from_string(source or "")
         except TemplateSyntaxError as exc:
             errors[field] = [syntax_error_message(exc)]
+        except (RecursionError, SyntaxError, MemoryError):
+            # Thousands of nested brackets or blocks: the parser or Python's compiler gives up.
+            errors[field] = ["Nested too deeply to compile."]
     if errors:
         raise ValidationError(errors)
 

@@ -23,6 +23,7 @@ from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event
 from apps.events.services import event_publish
 from apps.notifications.models import DirectSend, UserNotification
+from apps.templating.models import NotificationTemplate
 
 from ..integration.providers import FINAL, provider_worker, wait_for_status
 from ..sinks import SmtpSink
@@ -289,6 +290,15 @@ def test_templates_that_do_not_compile_are_refused_with_the_error(service, event
         json={"event_type": event_type, "channel": "email", "locale": "en", "subject": "{{ x|nosuch }}", "body": "b"},
     )
     assert "nosuch" in response.json()["error"]["details"]["subject"][0]
+    for deep in ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "{% for x in y %}" * 200 + "{% endfor %}" * 200):
+        response = service(
+            "POST",
+            "/api/v1/templates/",
+            json={"event_type": event_type, "channel": "email", "locale": "en", "subject": "s", "body": deep},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["details"]["body"] == ["Nested too deeply to compile."]
+    assert not NotificationTemplate.objects.filter(event_type__key=event_type).exists()
 
 
 # --- escaping ------------------------------------------------------------------------
