@@ -143,4 +143,35 @@ def test_django_syntax_of_older_versions_is_migrated_to_jinja(event_types):
     assert out.endswith("abcdefghij")
     # The migration's function leaves Jinja-compatible sources alone.
     assert django_to_jinja("{{ data.name }}{% if x %}y{% endif %}") == "{{ data.name }}{% if x %}y{% endif %}"
-    assert TemplateVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_migration_rewrites_stored_django_syntax_in_place(event_types):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.templating.migrations.0002_stored_templates_to_jinja2")
+    template = template_create(
+        event_type=event_types["scenario.created"], channel=Channel.EMAIL, locale="en", subject="s", body="ok"
+    )
+    # As a version written for the Django engine was stored (before validation in Jinja2).
+    old = TemplateVersion.objects.create(
+        template=template,
+        number=2,
+        subject='{{ data.name|default:"you" }}',
+        body="{% for k in data.keys %}{{ k }}{% endfor %}",
+    )
+    template.current_version = old
+    template.save(update_fields=["current_version"])
+    migration.forwards(apps, None)
+    old.refresh_from_db()
+    assert (old.subject, old.body) == (
+        '{{ data.name|default("you", true) }}',
+        "{% for k in data.keys() %}{{ k }}{% endfor %}",
+    )
+    rendered = template_render(
+        event_type="scenario.created", channel=Channel.EMAIL, locale="en", context={"data": {"name": "", "a": 1}}
+    )
+    assert (rendered.subject, rendered.text, rendered.fallback_reason) == ("you", "namea", None)
+    assert TemplateVersion.objects.filter(template=template).count() == 2  # rewritten in place, no new version
