@@ -361,6 +361,42 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 # default, to the normal fan-out queue.
 CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}
 
+# --- secrets: encryption at rest, provider callback replay, deploy defaults ---
+# Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`),
+# comma-separated: the first encrypts, all decrypt (apps/common/crypto.py). Rotation: put
+# a new key first, run `manage.py encryption_keys_rotate`, then drop the old one.
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktISE="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY] if DEBUG else [])
+if not DEBUG and (not FIELD_ENCRYPTION_KEYS or DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS is missing or holds the development key: set it in the environment "
+        "(or DEBUG=true for local development)."
+    )
+try:  # a malformed key stops the start, not the first read of a secret
+    from cryptography.fernet import Fernet  # noqa: E402
+
+    [Fernet(key) for key in FIELD_ENCRYPTION_KEYS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key: {exc}") from exc
+# A signed SendGrid event batch older than this (by its signed timestamp) is a replay.
+SENDGRID_WEBHOOK_MAX_AGE_SECONDS = env.int("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", default=600)
+# Production defaults are the safe ones (`manage.py check --deploy` passes); DEBUG relaxes them.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks and the metrics scrape reach the web over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^health/$", r"^metrics$"])
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https". Only set it when the
+# proxy always sets (and strips incoming) that header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
+X_FRAME_OPTIONS = env("X_FRAME_OPTIONS", default="DENY")
+
 # --- content: bounds of event data and operator templates ---
 # How deep an event's `data` may nest (a flat object is 1); its size is EVENT_DATA_MAX_BYTES.
 EVENT_DATA_MAX_DEPTH = env.int("EVENT_DATA_MAX_DEPTH", default=10)

@@ -12,6 +12,7 @@ from apps.common.models import ApiKeyScope
 from apps.common.parsers import JSONParser
 from apps.common.permissions import service_scope
 from apps.common.schema import api_schema, results_of
+from apps.subscriptions.models import SubscriptionOrigin
 from apps.subscriptions.preferences_api import PreferencesInput
 from apps.subscriptions.services import preference_update
 
@@ -64,7 +65,11 @@ class UserCreateApi(APIView):
         with transaction.atomic():
             user = user_create(**fields)
             if preferences is not None:
-                preference_update(user=user, data=data.fields["preferences"].to_service_data(preferences))
+                preference_update(
+                    user=user,
+                    data=data.fields["preferences"].to_service_data(preferences),
+                    origin=SubscriptionOrigin.SERVICE,
+                )
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,6 +8,7 @@ them, nor to the one-click unsubscribe POST (RFC 8058: mail clients post it blin
 import binascii
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.core import signing
@@ -63,11 +64,28 @@ def _sendgrid_signature_valid(request) -> bool:
         return False
 
 
+def _sendgrid_timestamp_fresh(request) -> bool:
+    """The signed timestamp is within SENDGRID_WEBHOOK_MAX_AGE_SECONDS of now (either
+    way: a clock ahead is no licence to replay later): an older signed batch is a replay."""
+    try:
+        signed_at = int(request.headers.get(SENDGRID_TIMESTAMP, ""))
+    except ValueError:
+        return False
+    return abs(time.time() - signed_at) <= settings.SENDGRID_WEBHOOK_MAX_AGE_SECONDS
+
+
 @csrf_exempt
 @require_POST
 def sendgrid_event_callback(request):
     if not _sendgrid_signature_valid(request):
         return _forbidden()
+    if not _sendgrid_timestamp_fresh(request):
+        return error_response(
+            403,
+            "The signed timestamp is outside the replay window.",
+            code="stale_signature",
+            details={"max_age_seconds": settings.SENDGRID_WEBHOOK_MAX_AGE_SECONDS},
+        )
     try:
         events = json.loads(request.body)
     except ValueError:
