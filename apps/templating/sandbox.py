@@ -11,8 +11,10 @@ The budget adds what the sandbox does not bound, time and size:
   through `_budget_loop`, put in by rewriting the parsed template), every call, every
   filter and every piece of output, so nested loops, recursive macros and lazy filters
   (`slice`, `batch`) stop;
-- a size cap on the output, counted while it streams (Template.generate), and on every
-  value a filter, a call, `~` or `+` builds on the way;
+- a size cap on what the template writes, counted as each piece is written (every
+  output node goes through `_budget_output`, so text captured by `{% set %}…{% endset %}`,
+  `{% filter %}`, macros and `{% call %}` counts too, not only what streams out of
+  Template.generate), and on every value a filter, a call, `~` or `+` builds on the way;
 - the operations that could build a huge value in one step, before the cap can see it,
   are checked first: `*` (`'x' * 10**9`), `**` (`10**10**10`), `%` with a wide format,
   and the filters center, indent, replace, join, format and wordwrap; str methods that
@@ -29,10 +31,11 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
-from jinja2 import ChainableUndefined, nodes, pass_environment, pass_eval_context
+from jinja2 import ChainableUndefined, nodes, pass_context, pass_environment, pass_eval_context
 from jinja2.filters import FILTERS, do_center, do_format, do_indent, do_replace, do_wordwrap, sync_do_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
 from apps.common.links import link_or_empty
 
@@ -102,6 +105,33 @@ def _budget_loop(iterable):
         yield item
 
 
+def _written(chars: int) -> None:
+    budget = _current.get()
+    if budget is not None:
+        budget.spend(chars)
+
+
+# pass_context keeps Jinja2 from folding these at compile time, when no budget runs.
+@pass_context
+def _loop_filter(context, iterable):
+    return _budget_loop(iterable)
+
+
+@pass_context
+def _budget_output(context, value):
+    """A value being written: counted (as the text it becomes) against the budget."""
+    text = value if isinstance(value, str) else str(value)
+    _written(len(text))
+    return text
+
+
+@pass_context
+def _budget_template_data(context, text):
+    """The template's own literal text being written: counted, and still markup."""
+    _written(len(text))
+    return Markup(text)  # noqa: S704 - the template's own source text, never data
+
+
 @contextmanager
 def budget_active(*, seconds: float | None = None, max_chars: int | None = None):
     """Every render of a stored template inside this block shares one budget."""
@@ -117,12 +147,11 @@ def budget_active(*, seconds: float | None = None, max_chars: int | None = None)
 
 
 def render_budgeted(template, context: dict) -> str:
-    """Render streaming, counting the output against the active budget as it comes."""
-    budget = _current.get()
+    """Render streaming: each piece was counted as it was written; the clock is checked
+    between pieces too."""
     parts = []
     for chunk in template.generate(context):
-        if budget is not None:
-            budget.spend(len(chunk))
+        _tick()
         parts.append(chunk)
     return "".join(parts)
 
@@ -197,18 +226,31 @@ def _budgeted_filter(function):
     return filtered
 
 
-class _LoopAndConcatBudget(NodeTransformer):
+def _filtered(node, name: str):
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+
+
+class _BudgetRewrite(NodeTransformer):
     """Rewrites a parsed template: every loop iterates through `_budget_loop`, every
+    piece written is counted by `_budget_output` / `_budget_template_data`, every
     `a ~ b` is size-checked by `_budget_size`. Filters, so a template cannot shadow them."""
 
     def visit_For(self, node):
         node = self.generic_visit(node)
-        node.iter = nodes.Filter(node.iter, "_budget_loop", [], [], None, None, lineno=node.lineno)
+        node.iter = _filtered(node.iter, "_budget_loop")
+        return node
+
+    def visit_Output(self, node):
+        node = self.generic_visit(node)
+        node.nodes = [
+            _filtered(child, "_budget_template_data" if isinstance(child, nodes.TemplateData) else "_budget_output")
+            for child in node.nodes
+        ]
         return node
 
     def visit_Concat(self, node):
         node = self.generic_visit(node)
-        return nodes.Filter(node, "_budget_size", [], [], None, None, lineno=node.lineno)
+        return _filtered(node, "_budget_size")
 
 
 def _int_bits(value) -> int:
@@ -225,11 +267,13 @@ class OperatorTemplateEnvironment(ImmutableSandboxedEnvironment):
         self.globals.pop("lipsum", None)
         filters = {**FILTERS, **_BOUNDED_FILTERS, "safe_link": link_or_empty}
         self.filters = {name: _budgeted_filter(function) for name, function in filters.items()}
-        self.filters["_budget_loop"] = _budget_loop
+        self.filters["_budget_loop"] = _loop_filter
         self.filters["_budget_size"] = _checked
+        self.filters["_budget_output"] = _budget_output
+        self.filters["_budget_template_data"] = _budget_template_data
 
     def _parse(self, source, name, filename):
-        return _LoopAndConcatBudget().visit(super()._parse(source, name, filename))
+        return _BudgetRewrite().visit(super()._parse(source, name, filename))
 
     def call_binop(self, context, operator, left, right):
         _tick()

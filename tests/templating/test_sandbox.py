@@ -80,6 +80,12 @@ def test_a_runaway_loop_stops_at_the_deadline(source):
         "{% set n = namespace(v='xx') %}{% for i in range(60) %}{% set n.v = n.v ~ n.v %}{% endfor %}",
         "{% set n = namespace(v='xx') %}{% for i in range(60) %}{% set n.v = n.v + n.v %}{% endfor %}",
         "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}",
+        # Captured text counts as it is written, before it is ever joined or output.
+        "{% set x %}{% for i in range(100000) %}" + "x" * 10_000 + "{% endfor %}{% endset %}{{ x|length }}",
+        "{% set x %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}{% endset %}",
+        "{% macro m() %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}{% endmacro %}{{ m()|length }}",
+        "{% filter upper %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}{% endfilter %}",
+        "{% set l = range(5000)|list %}{% set x %}{% for i in range(100000) %}{{ l }}{% endfor %}{% endset %}",
     ],
 )
 def test_a_huge_value_or_output_is_refused_before_it_is_built(source):
@@ -95,6 +101,12 @@ def test_a_huge_value_or_output_is_refused_before_it_is_built(source):
 def test_str_methods_that_pad_or_repeat_are_not_callable(source):
     with pytest.raises(SecurityError):
         render(source)
+
+
+def test_counting_what_is_written_keeps_the_output_the_same():
+    source = "<p>{{ '<b>' }}</p>{% for i in [1, 2] %}<i>{{ i }}</i>{% endfor %}{% set x %}<s>{{ 3 }}{% endset %}{{ x }}"
+    assert render(source, html=True) == "<p>&lt;b&gt;</p><i>1</i><i>2</i><s>3"
+    assert render(source) == "<p><b></p><i>1</i><i>2</i><s>3"
 
 
 def test_html_is_escaped_and_links_go_through_safe_link():
