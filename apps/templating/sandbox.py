@@ -17,7 +17,7 @@ The budget adds what the sandbox does not bound, time and size:
   Template.generate), and on every value a filter, a call, `~` or `+` builds on the way;
 - the operations that could build a huge value in one step, before the cap can see it,
   are checked first: `*` (`'x' * 10**9`), `**` (`10**10**10`), `%` with a wide format,
-  and the filters center, indent, replace, join, format and wordwrap; str methods that
+  and the filters center, indent, replace, join, format, wordwrap, batch, sum and tojson; str methods that
   pad or repeat (`'x'.ljust(10**9)`, `.format`) are not callable at all (use the filters).
 Over budget, BudgetExceeded is raised; template_render then falls back to the default
 template and records why, like for any other failing template.
@@ -32,7 +32,18 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from jinja2 import ChainableUndefined, nodes, pass_context, pass_environment, pass_eval_context
-from jinja2.filters import FILTERS, do_center, do_format, do_indent, do_replace, do_wordwrap, sync_do_join
+from jinja2.filters import (
+    FILTERS,
+    do_batch,
+    do_center,
+    do_format,
+    do_indent,
+    do_replace,
+    do_tojson,
+    do_wordwrap,
+    sync_do_join,
+    sync_do_sum,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
@@ -45,8 +56,10 @@ INT_MAX_BITS = 4096
 _AMPLIFYING_STR_METHODS = frozenset(
     {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "format", "format_map", "translate"}
 )
-# A %-format conversion's width or precision: "%999999999s", "%.*f".
-_PERCENT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# A %-format conversion's width or precision: "%999999999s", "%(name)999999999s", "%.*f".
+_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# JSON indentation beyond this is no layout, only a way to multiply the output.
+TOJSON_MAX_INDENT = 16
 
 
 class BudgetExceeded(Exception):
@@ -204,7 +217,32 @@ def _wordwrap(environment, s, width=79, break_long_words=True, wrapstring=None, 
     return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
 
 
+def _batch(value, linecount, fill_with=None):
+    # The last batch is padded to linecount in one step.
+    _refuse_if_over(int(linecount), "batch()")
+    return do_batch(value, linecount, fill_with)
+
+
+@pass_environment
+def _sum(environment, iterable, attribute=None, start=0):
+    items = list(_budget_loop(iterable))
+    if isinstance(start, str | list | tuple) or any(isinstance(item, str | list | tuple) for item in items):
+        # Summing sequences concatenates them, one growing copy per item.
+        _refuse_if_over(sum(len(item) for item in items if isinstance(item, str | list | tuple)), "sum()")
+    return sync_do_sum(environment, items, attribute, start)
+
+
+@pass_eval_context
+def _tojson(eval_ctx, value, indent=None):
+    if isinstance(indent, int) and indent > TOJSON_MAX_INDENT:
+        raise BudgetExceeded(f"tojson(indent) above {TOJSON_MAX_INDENT}")
+    return do_tojson(eval_ctx, value, indent)
+
+
 _BOUNDED_FILTERS = {
+    "batch": _batch,
+    "sum": _sum,
+    "tojson": _tojson,
     "center": _center,
     "indent": _indent,
     "replace": _replace,
