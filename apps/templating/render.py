@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from django.template import Context, TemplateDoesNotExist
 
 from . import engines
+from .budget import budget_active, render_budgeted
 from .locales import locale_candidates
 from .models import NotificationTemplate
-from .sandbox import budget_active, render_budgeted
 
 logger = logging.getLogger(__name__)
 

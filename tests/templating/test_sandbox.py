@@ -1,5 +1,5 @@
 """Operator templates in the sandbox: they cannot change their data, and every kind of
-runaway stops within the budget (apps.templating.sandbox)."""
+runaway stops within the budget (apps.templating.sandbox, apps.templating.budget)."""
 
 import re
 import time
@@ -9,9 +9,9 @@ from jinja2.sandbox import SecurityError
 
 from apps.common.channels import Channel
 from apps.templating import engines
+from apps.templating.budget import BudgetExceeded, budget_active, render_budgeted
 from apps.templating.models import TemplateVersion
 from apps.templating.render import template_render
-from apps.templating.sandbox import BudgetExceeded, budget_active, render_budgeted
 from apps.templating.services import template_create
 from apps.templating.syntax import django_to_jinja
 
