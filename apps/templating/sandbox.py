@@ -16,7 +16,7 @@ The budget (apps.templating.budget) adds what the sandbox does not bound, time a
   `{% filter %}`, macros and `{% call %}` counts too, not only what streams out of
   Template.generate), and on every value a filter, a call, `~` or `+` builds on the way;
 - the operations that could build a huge value in one step, before the cap can see it,
-  are checked first: `*` (`'x' * 10**9`), `**` (`10**10**10`), `%` with a wide format,
+  are checked first: `*` (`'x' * 10**9`), `**` (`2 ** 10000000`), `%` with a wide format,
   and the filters center, indent, replace, join, format, wordwrap, batch, sum and tojson
   (apps.templating.bounded_filters); str methods that pad or repeat (`'x'.ljust(10**9)`,
   `.format`) are not callable at all (use the filters).
