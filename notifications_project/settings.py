@@ -360,3 +360,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
 # default, to the normal fan-out queue.
 CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}
+
+# --- pipeline: one schema name for the priority choices (sends and event types) ---
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PriorityEnum"] = "apps.common.priorities.PRIORITY_CHOICES"

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.services import user_create
 from apps.common.channels import Channel
-from apps.events.services import event_type_ensure
+from apps.events.event_types import event_type_ensure
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.subscriptions.models import Subscription
 

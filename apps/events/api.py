@@ -8,10 +8,12 @@ from apps.common.channels import Channel
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.priorities import PRIORITY_CHOICES
 from apps.common.schema import api_schema, results_of
 
+from .event_types import event_type_create, event_type_update
 from .selectors import event_type_list
-from .services import event_publish, event_type_create, event_type_update
+from .services import event_publish
 
 
 class EventTypeOutput(serializers.Serializer):
@@ -20,6 +22,7 @@ class EventTypeOutput(serializers.Serializer):
     description = serializers.CharField()
     critical = serializers.BooleanField()
     default_channels = serializers.ListField(child=serializers.CharField())
+    default_priority = serializers.CharField()
 
 
 class EventTypeListApi(APIView):
@@ -33,6 +36,8 @@ class EventTypeListApi(APIView):
         default_channels = serializers.ListField(
             child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list, max_length=10
         )
+        # Omitted: critical for a critical type, else normal.
+        default_priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)
 
         def validate_key(self, value):
             if event_type_list().filter(key=value).exists():
@@ -58,6 +63,7 @@ class EventTypeDetailApi(APIView):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)
+        default_priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)
 
     @api_schema(responses=EventTypeOutput, errors=(404,))
     def get(self, request, key):

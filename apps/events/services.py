@@ -1,55 +1,17 @@
-import json
+"""The pipeline's first stage: record an event (the outbox row) and hand it to the
+fan-out through fan_out_enqueue, at its send's priority."""
+
 import logging
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.notifications.tasks import fan_out_enqueue
+
 from .models import Event, EventType
-from .selectors import event_fanout_overdue_ids
+from .selectors import event_fanout_overdue
+from .validators import event_data_validate
 
 logger = logging.getLogger(__name__)
-
-
-def event_type_create(
-    *, key: str, name: str, description: str = "", critical: bool = False, default_channels: list | None = None
-) -> EventType:
-    return EventType.objects.create(
-        key=key,
-        name=name,
-        description=description,
-        critical=critical,
-        default_channels=list(dict.fromkeys(default_channels or [])),
-    )
-
-
-_EVENT_TYPE_EDITABLE = ("name", "description", "critical")
-
-
-def event_type_update(*, event_type: EventType, data: dict) -> EventType:
-    """Change what may change; the key is the identity others subscribe by."""
-    fields = [f for f in _EVENT_TYPE_EDITABLE if f in data]
-    for field in fields:
-        setattr(event_type, field, data[field])
-    if fields:
-        event_type.save(update_fields=fields)
-    return event_type
-
-
-def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:
-    event_type, _ = EventType.objects.get_or_create(key=key, defaults={"name": name, "critical": critical})
-    return event_type
-
-
-def _enqueue_fan_out(event_id: int) -> None:
-    from apps.notifications.tasks import fan_out_task
-
-    fan_out_task.delay(event_id)
-
-
-def event_data_validate(data: dict) -> None:
-    if len(json.dumps(data)) > settings.EVENT_DATA_MAX_BYTES:
-        raise ValidationError({"data": f"Larger than {settings.EVENT_DATA_MAX_BYTES} bytes as JSON."})
 
 
 def event_publish(
@@ -60,7 +22,8 @@ def event_publish(
     actor=None,
     idempotency_key: str | None = None,
 ) -> tuple[Event, bool]:
-    """Record an event and fan it out once the caller's transaction commits.
+    """Record an event and fan it out once the caller's transaction commits, at its
+    type's default priority.
 
     Returns (event, created). With an idempotency key already used, the first event is
     returned and nothing is published again.
@@ -75,6 +38,7 @@ def event_publish(
         "subject_type": subject[0] if subject else "",
         "subject_id": str(subject[1]) if subject else "",
         "actor": actor,
+        "priority": event_type.default_priority,
     }
     if idempotency_key:
         existing = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -89,15 +53,17 @@ def event_publish(
         return Event.objects.get(idempotency_key=idempotency_key), False
     # robust: a broker outage must not fail the caller's committed work; the outbox
     # relay re-drives the event later.
-    transaction.on_commit(lambda: _enqueue_fan_out(event.pk), robust=True)
+    transaction.on_commit(lambda: fan_out_enqueue(event_ids=[event.pk], priority=event.priority), robust=True)
     return event, True
 
 
 def outbox_relay() -> int:
-    """Re-enqueue the fan-out of every overdue event; returns how many."""
-    event_ids = event_fanout_overdue_ids()
-    for event_id in event_ids:
-        _enqueue_fan_out(event_id)
-    if event_ids:
-        logger.warning("outbox relay re-drove %d events", len(event_ids))
-    return len(event_ids)
+    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
+    send's fan-out included); returns how many."""
+    overdue = event_fanout_overdue()
+    for priority, event_ids in overdue.items():
+        fan_out_enqueue(event_ids=event_ids, priority=priority)
+    count = sum(map(len, overdue.values()))
+    if count:
+        logger.warning("outbox relay re-drove %d events", count)
+    return count

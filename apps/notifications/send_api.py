@@ -14,7 +14,7 @@ from apps.common.permissions import service_scope
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
-from apps.events.services import event_data_validate
+from apps.events.validators import event_data_validate
 from apps.templating.selectors import template_list
 
 from .selectors import direct_send_get, direct_send_items
