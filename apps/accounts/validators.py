@@ -24,16 +24,6 @@ def validate_locale(value: str) -> None:
         raise ValidationError(f"'{value}' is not a locale such as 'en' or 'pt-BR'.")
 
 
-def validate_outbound_url(value: str) -> None:
-    """A URL the service will POST to: resolvable, public (unless allow-listed), https."""
-    from apps.delivery.net import HostNotFound, UnsafeURL, url_destination
-
-    try:
-        url_destination(value)
-    except (UnsafeURL, HostNotFound) as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 def _b64url_decode(value: str) -> bytes:
     if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
         raise ValueError("not base64url")

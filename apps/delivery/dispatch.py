@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from apps.ops.metrics import observe_provider_call
-
 from .callbacks import CALLBACK_CHANNELS, early_provider_events_apply
 from .channels.base import Message, Outcome, SendResult
 from .channels.registry import get_channel
+from .metrics import observe_provider_call
 from .models import Delivery
 from .resilience.circuit import provider_circuit
 from .resilience.ratelimit import provider_take

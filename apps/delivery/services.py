@@ -4,13 +4,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.subscriptions.models import Subscription
-from apps.subscriptions.services import subscriptions_set_enabled
-
 from .models import Delivery, DeliveryEvent, DeliveryStatus
 from .selectors import delivery_routes
 from .signals import delivery_history_recorded
-from .unsubscribe import UnsubscribeTarget
 
 
 def delivery_history_record(events: list[DeliveryEvent]) -> None:
@@ -224,15 +220,3 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
         delivery_history_record(history)
     plan = {step: [pk for pk in ids if pk in rows] for step, ids in plan.items()}
     return plan
-
-
-def subscription_unsubscribe(*, target: UnsubscribeTarget) -> bool:
-    """Turn off the person's subscriptions to that event type on that channel (for any
-    subject). False when there is none, e.g. it was deleted since."""
-    queryset = Subscription.objects.filter(
-        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
-    )
-    if not queryset.exists():
-        return False
-    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
-    return True

@@ -19,9 +19,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from apps.common.errors import error_response
+from apps.subscriptions.services import subscription_unsubscribe
 
 from .callbacks import sendgrid_events_apply, twilio_status_apply
-from .services import subscription_unsubscribe
 from .unsubscribe import unsubscribe_token_read
 
 logger = logging.getLogger(__name__)

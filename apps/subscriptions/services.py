@@ -64,3 +64,15 @@ def preference_update(*, user, data: dict) -> Preference:
             defaults={"enabled": choice["enabled"], "is_default": False},
         )
     return preference
+
+
+def subscription_unsubscribe(*, target) -> bool:
+    """Turn off the person's subscriptions to that event type on that channel (for any
+    subject). False when there is none, e.g. it was deleted since."""
+    queryset = Subscription.objects.filter(
+        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
+    )
+    if not queryset.exists():
+        return False
+    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
+    return True

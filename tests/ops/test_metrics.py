@@ -12,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.channels import Channel
 from apps.delivery.channels.base import Message, Outcome, SendResult
+from apps.delivery.metrics import observe_provider_call
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.services import delivery_transition
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
 from apps.ops.collectors import queue_depths
-from apps.ops.metrics import observe_provider_call
 
 pytestmark = pytest.mark.django_db
 
