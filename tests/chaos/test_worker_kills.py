@@ -21,7 +21,7 @@ import pytest
 
 from apps.delivery.channels.registry import registered_keys
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.recovery import deliveries_sweep_stuck
+from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.events.models import Event, FanoutState
 from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
@@ -120,7 +120,7 @@ def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types,
             if time.monotonic() - last_beat > BEAT_EVERY:
                 last_beat = time.monotonic()
                 outbox_relay()
-                deliveries_sweep_stuck()
+                sweep_stuck_deliveries_task()
             return Event.objects.get(pk=event.pk).fanout_state == FanoutState.DONE and sent.count() == RECIPIENTS
 
         wait_until(recovered, timeout=240, interval=0.5, message="every delivery sent")
