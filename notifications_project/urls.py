@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("apps.notifications.urls")),
     path("api/v1/", include("apps.scenarios.urls")),
     path("", include("apps.delivery.urls")),
+    path("", include("apps.subscriptions.page_urls")),
     path("api/v1/", include("apps.templating.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -16,8 +16,8 @@ from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.recovery import WORKER_LOST, deliveries_recover_orphans, deliveries_sweep_stuck
 from apps.delivery.tasks import requeues_enqueue
 from apps.events.models import Event
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
+from apps.notifications.publish import event_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.events.models import Event, FanoutState
 from apps.events.selectors import event_fanout_overdue
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 pytestmark = pytest.mark.django_db
 

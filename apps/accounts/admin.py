@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 
-from apps.delivery.validators import validate_outbound_url
-
 from .models import Profile, PushSubscription, WebhookEndpoint
 from .services import webhook_endpoint_rotate_secret, webhook_secret_generate
+from .validators import validate_outbound_url
 
 
 @admin.register(Profile)

@@ -10,11 +10,10 @@ from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
-from apps.delivery.validators import validate_outbound_url
 
 from .selectors import push_subscription_get, push_subscription_list
 from .services import push_subscription_delete, push_subscription_register
-from .validators import validate_push_auth, validate_push_p256dh
+from .validators import validate_outbound_url, validate_push_auth, validate_push_p256dh
 
 
 class PushKeys(serializers.Serializer):

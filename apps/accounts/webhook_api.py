@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
-from apps.delivery.validators import validate_outbound_url
 
 from .selectors import webhook_endpoint_get, webhook_endpoint_list
 from .services import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_rotate_secret
+from .validators import validate_outbound_url
 
 
 class WebhookEndpointOutput(serializers.Serializer):

@@ -1,11 +1,9 @@
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.channels import Channel
-from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.priorities import PRIORITY_CHOICES
@@ -13,7 +11,6 @@ from apps.common.schema import api_schema, results_of
 
 from .event_types import event_type_create, event_type_update
 from .selectors import event_type_list
-from .services import event_publish
 
 
 class EventTypeOutput(serializers.Serializer):
@@ -75,41 +72,3 @@ class EventTypeDetailApi(APIView):
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         return Response(EventTypeOutput(event_type_update(event_type=event_type, data=data.validated_data)).data)
-
-
-class SubjectInput(serializers.Serializer):
-    type = serializers.CharField(max_length=100)
-    id = serializers.CharField(max_length=64)
-
-
-class EventPublishApi(APIView):
-    permission_classes = [service_scope(ApiKeyScope.EVENTS_WRITE)]
-
-    class Input(serializers.Serializer):
-        event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
-        subject = SubjectInput(required=False)
-        actor = serializers.PrimaryKeyRelatedField(
-            queryset=get_user_model().objects.all(), required=False, allow_null=True
-        )
-        data = serializers.DictField(required=False, default=dict)
-
-    class Output(serializers.Serializer):
-        id = serializers.IntegerField()
-        event_type = serializers.CharField()
-        fanout_state = serializers.CharField()
-
-    @api_schema(request=Input, responses={202: Output}, idempotent=True)
-    @idempotent
-    def post(self, request):
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        payload = data.validated_data
-        subject = payload.get("subject")
-        event, _ = event_publish(
-            event_type=payload["event_type"],
-            data=payload["data"],
-            subject=(subject["type"], subject["id"]) if subject else None,
-            actor=payload.get("actor"),
-        )
-        body = {"id": event.pk, "event_type": event.event_type.key, "fanout_state": event.fanout_state}
-        return Response(self.Output(body).data, status=status.HTTP_202_ACCEPTED)

@@ -11,6 +11,7 @@ from celery import shared_task
 from apps.common.priorities import queue_for
 from apps.common.retry import DATABASE_OUTAGE_RETRY
 from apps.delivery.tasks import deliveries_enqueue
+from apps.events.selectors import event_fanout_overdue
 
 from .fanout import FanOutChunk, event_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
@@ -59,6 +60,24 @@ def fan_out_batch_task(event_ids: list[int]) -> None:
     idempotent, so a redelivered batch redoes only what is not done."""
     for event_id in event_ids:
         _fan_out(event_id)
+
+
+def outbox_relay() -> int:
+    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
+    send's included); returns how many."""
+    overdue = event_fanout_overdue()
+    for priority, event_ids in overdue.items():
+        fan_out_enqueue(event_ids=event_ids, priority=priority)
+    count = sum(map(len, overdue.values()))
+    if count:
+        logger.warning("outbox relay re-drove %d events", count)
+    return count
+
+
+# Named for the outbox it reads (apps.events), as beat's rows know it.
+@shared_task(name="events.outbox_relay")
+def outbox_relay_task() -> int:
+    return outbox_relay()
 
 
 @shared_task(name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True)

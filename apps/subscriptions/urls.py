@@ -2,8 +2,11 @@ from django.urls import path
 
 from .api import SubscriptionDetailApi, SubscriptionListApi
 from .preferences_api import PreferencesApi, UserPreferencesApi
+from .users_api import UserCreateApi, UserDetailApi
 
 urlpatterns = [
+    path("users/", UserCreateApi.as_view(), name="users"),
+    path("users/<int:user_id>/", UserDetailApi.as_view(), name="user-detail"),
     path("subscriptions/", SubscriptionListApi.as_view(), name="subscriptions"),
     path("subscriptions/<int:subscription_id>/", SubscriptionDetailApi.as_view(), name="subscription-detail"),
     path("preferences/", PreferencesApi.as_view(), name="preferences"),

@@ -10,8 +10,9 @@ from django.db import transaction
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
+from apps.notifications.tasks import outbox_relay
 
 from ..worker import Worker, wait_until
 from .helpers import make_audience, run_id, sent_twice

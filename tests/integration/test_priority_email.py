@@ -17,10 +17,9 @@ from django.utils import timezone
 from apps.accounts.models import Profile
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event
-from apps.events.services import outbox_relay
 from apps.notifications.models import DirectSend, SendStatus
 from apps.notifications.sends import direct_send_create
-from apps.notifications.tasks import fan_out_task
+from apps.notifications.tasks import fan_out_task, outbox_relay
 
 from ..sinks import SmtpSink
 from ..worker import Worker, wait_until

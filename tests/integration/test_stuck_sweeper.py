@@ -6,7 +6,7 @@ import pytest
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.tasks import sweep_stuck_deliveries_task
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 from ..sinks import SmtpSink
 from ..worker import Worker, wait_until

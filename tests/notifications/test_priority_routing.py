@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery
 from apps.events.models import EventType
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 from apps.notifications.tasks import fan_out_task
 from apps.scheduling.release import deliveries_release_due
 

@@ -109,8 +109,8 @@ def test_delivery_transitions_and_dead_letters_are_counted_after_commit(make_use
 
 @pytest.mark.django_db(transaction=True)
 def test_deliveries_born_muted_are_counted_as_cancelled(make_user, event_types, subscribe):
-    from apps.events.services import event_publish
     from apps.notifications.fanout import event_fan_out
+    from apps.notifications.publish import event_publish
     from apps.subscriptions.models import Preference
 
     created = event_types["scenario.created"]

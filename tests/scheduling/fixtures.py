@@ -4,8 +4,8 @@ import pytest
 
 from apps.common.channels import Channel
 from apps.events.models import EventType
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
+from apps.notifications.publish import event_publish
 from apps.scheduling.locks import redis_client
 
 

@@ -18,8 +18,8 @@ from pywebpush import WebPushException, webpush
 
 from apps.accounts.selectors import push_subscription_list
 from apps.accounts.services import push_subscriptions_expire
+from apps.common.net import GuardedClient, UnsafeURL
 
-from ..net import GuardedClient, UnsafeURL
 from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register

@@ -1,15 +1,15 @@
 """The pipeline's first stage: record an event (the outbox row) and hand it to the
-fan-out through fan_out_enqueue, at its send's priority."""
+fan-out through fan_out_enqueue, at its send's priority. Events are a catalogue below
+the pipeline (apps.events); publishing one is where the pipeline starts."""
 
 import logging
 
 from django.db import IntegrityError, transaction
 
-from apps.notifications.tasks import fan_out_enqueue
+from apps.events.models import Event, EventType
+from apps.events.validators import event_data_validate
 
-from .models import Event, EventType
-from .selectors import event_fanout_overdue
-from .validators import event_data_validate
+from .tasks import fan_out_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +55,3 @@ def event_publish(
     # relay re-drives the event later.
     transaction.on_commit(lambda: fan_out_enqueue(event_ids=[event.pk], priority=event.priority), robust=True)
     return event, True
-
-
-def outbox_relay() -> int:
-    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
-    send's fan-out included); returns how many."""
-    overdue = event_fanout_overdue()
-    for priority, event_ids in overdue.items():
-        fan_out_enqueue(event_ids=event_ids, priority=priority)
-    count = sum(map(len, overdue.values()))
-    if count:
-        logger.warning("outbox relay re-drove %d events", count)
-    return count
