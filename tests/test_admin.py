@@ -62,3 +62,23 @@ def test_api_key_created_in_admin_is_shown_once_and_stored_hashed(staff_client):
     raw = message.rsplit(" ", 1)[-1]
     key = ApiKey.objects.get(name="billing")
     assert raw.startswith(f"nsk_{key.prefix}_") and raw.split("_", 2)[2] not in key.key_hash
+
+
+def test_event_type_added_in_admin_gets_a_default_priority(staff_client):
+    from apps.events.models import EventType
+
+    url = reverse("admin:events_eventtype_add")
+    # The form posts its initial priority (normal) unless the operator picks another.
+    common = {"description": "", "default_channels": "[]", "default_priority": "normal"}
+    staff_client.post(url, {**common, "key": "pager-fired", "name": "Pager", "critical": "on"})
+    staff_client.post(url, {**common, "key": "news", "name": "News"})
+    staff_client.post(
+        url, {**common, "key": "pager-low", "name": "Low pager", "critical": "on", "default_priority": "low"}
+    )
+    priorities = dict(EventType.objects.values_list("key", "default_priority"))
+    # A critical type is critical unless a priority was chosen.
+    assert {k: priorities.get(k) for k in ("pager-fired", "news", "pager-low")} == {
+        "pager-fired": "critical",
+        "news": "normal",
+        "pager-low": "low",
+    }
