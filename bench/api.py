@@ -50,10 +50,11 @@ from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from apps.common.services import api_key_create  # noqa: E402
+from apps.events.event_types import event_type_ensure  # noqa: E402
 from apps.events.models import Event, FanoutState  # noqa: E402
-from apps.events.services import event_publish, event_type_ensure  # noqa: E402
 from apps.notifications.fanout import event_fan_out  # noqa: E402
 from apps.notifications.models import DirectSend  # noqa: E402
+from apps.notifications.publish import event_publish  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
 
 PY = sys.executable
