@@ -360,3 +360,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
 # default, to the normal fan-out queue.
 CELERY_TASK_ROUTES["notifications.fan_out_batch"] = {"queue": "fanout"}
+
+# --- stream: live inbox streams on the ASGI stream process ---
+# Open streams one person may hold at once, over every stream process; one more answers 429.
+INBOX_STREAMS_PER_PERSON = env.int("INBOX_STREAMS_PER_PERSON", default=5)
+# A stream's slot expires this long after its last heartbeat, so a stream process that
+# dies frees its people's slots by itself (at least two heartbeats long).
+INBOX_STREAM_LEASE_SECONDS = env.float("INBOX_STREAM_LEASE_SECONDS", default=3 * INBOX_STREAM_KEEPALIVE_SECONDS)
