@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # buffered without bound; it catches up from the database when it reconnects.
 QUEUE_SIZE = 256
 CLOSED = None  # put on a queue when its stream must end
+# Redis connections of one stream process: the pub/sub one, and the rest for the slots.
+REDIS_CONNECTIONS = 16
 
 
 _clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
@@ -34,7 +36,12 @@ def live_async_client() -> redis.asyncio.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        # A blocking pool: a thousand streams closing at once queue for a few connections
+        # (the default pool raises "Too many connections" past 100, losing the releases).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=REDIS_CONNECTIONS, timeout=10, health_check_interval=30
+        )
+        client = _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
     return client
 
 

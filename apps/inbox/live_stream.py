@@ -14,12 +14,12 @@ import json
 import logging
 
 import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from apps.notifications.selectors import inbox_list
 from apps.ops.metrics import INBOX_STREAMS_OPEN as STREAMS_OPEN
 
+from .db_threads import in_db_thread
 from .hub import CLOSED, inbox_hub
 from .leases import StreamLease
 from .live import inbox_channel, inbox_item_json
@@ -101,7 +101,7 @@ class InboxStream:
             yield f"retry: {settings.INBOX_STREAM_RETRY_MS}\n\n"
             last_id = self.after_id or 0
             if self.after_id is not None:
-                for item_id, data in await sync_to_async(_catch_up)(self.user, self.after_id):
+                for item_id, data in await in_db_thread(_catch_up, self.user, self.after_id):
                     last_id = item_id
                     yield _sse(event="notification", data=data, event_id=item_id)
             async for chunk in self._live(last_id):

@@ -4,14 +4,14 @@ An asynchronous view, served by the ASGI stream process (uvicorn; see docs/opera
 an open stream is a coroutine waiting on a queue, not a thread, so a thousand of them
 cost a process some memory and leave the API's threads alone. Who may open one is
 decided exactly as for every API view (token or session, IsPerson, throttles) by
-InboxStreamApi below, run in a thread because its lookups are blocking ORM calls.
+InboxStreamApi below, run in a database thread (db_threads) because its lookups
+are blocking ORM calls.
 """
 
 import json
 import logging
 
 import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
@@ -25,6 +25,7 @@ from apps.common.errors import error_response
 from apps.common.permissions import IsPerson
 from apps.common.schema import error_responses
 
+from .db_threads import in_db_thread
 from .leases import stream_retry_after_seconds
 from .live_stream import StreamLimitReached, inbox_stream_open
 
@@ -114,7 +115,7 @@ def _admit(request):
 
 
 async def inbox_stream(request):
-    admitted = await sync_to_async(_admit)(request)
+    admitted = await in_db_thread(_admit, request)
     if not isinstance(admitted, Admitted):
         return admitted
     if not isinstance(request, ASGIRequest):

@@ -112,6 +112,9 @@ def test_mark_all_read(signed_in, alice, item_for):
     assert signed_in.get("/api/v1/inbox/unread-count/").json() == {"unread": 0}
 
 
+# Committed: the stream admits callers on its own database threads, which do not see
+# a test's open transaction.
+@pytest.mark.django_db(transaction=True)
 def test_stream_refuses_anonymous_and_service_keys(client, api_key_client):
     response = client.get("/api/v1/inbox/stream/", HTTP_ACCEPT="text/event-stream")
     assert response.status_code in (401, 403)
