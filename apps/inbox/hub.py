@@ -45,6 +45,10 @@ def live_async_client() -> redis.asyncio.Redis:
     return client
 
 
+class HubClosed(redis.ConnectionError):
+    """The hub closed (Redis broke) while a stream was waiting to join it."""
+
+
 class InboxHub:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
@@ -65,7 +69,7 @@ class InboxHub:
         queue = asyncio.Queue(QUEUE_SIZE)
         async with self.lock:
             if self.closed:
-                raise redis.ConnectionError("live inbox hub closed")
+                raise HubClosed
             listeners = self.queues.setdefault(name, set())
             listeners.add(queue)
             if len(listeners) == 1:
@@ -174,3 +178,14 @@ def inbox_hub() -> InboxHub:
     if hub is None or hub.closed:
         hub = _hubs[loop] = InboxHub(loop)
     return hub
+
+
+async def inbox_hub_join(channel: str) -> tuple[InboxHub, asyncio.Queue]:
+    """Join channel on the running loop's hub; a hub that closed while the stream waited
+    to join (its pub/sub connection broke) is replaced by a new one, once."""
+    hub = inbox_hub()
+    try:
+        return hub, await hub.join(channel)
+    except HubClosed:
+        hub = inbox_hub()
+        return hub, await hub.join(channel)

@@ -20,7 +20,7 @@ from apps.notifications.selectors import inbox_list
 from apps.ops.metrics import INBOX_STREAMS_OPEN as STREAMS_OPEN
 
 from .db_threads import in_db_thread
-from .hub import CLOSED, inbox_hub
+from .hub import CLOSED, inbox_hub_join
 from .leases import StreamLease
 from .live import inbox_channel, inbox_item_json
 
@@ -41,10 +41,10 @@ async def inbox_stream_open(*, user, after_id: int | None) -> "InboxStream":
     lease = StreamLease(user.pk)
     if not await lease.take():
         raise StreamLimitReached
-    hub, channel = inbox_hub(), inbox_channel(user.pk)
+    channel = inbox_channel(user.pk)
     try:
         # Subscribed before the catch-up query, so nothing falls between the two.
-        queue = await hub.join(channel)
+        hub, queue = await inbox_hub_join(channel)
     except BaseException:
         await _quietly(lease.release())
         raise
