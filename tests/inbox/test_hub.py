@@ -69,3 +69,23 @@ def test_a_join_while_its_hub_closes_joins_a_new_hub():
 
     replaced, broken_closed, count = asyncio.run(scenario())
     assert replaced and broken_closed and count == 1
+
+
+def test_a_broken_pubsub_connection_ends_the_streams():
+    """Messages published while the connection was down are gone: the streams must end
+    (and catch up on reconnect) rather than go on as if nothing was missed."""
+    channel = "test-hub:killed"
+
+    async def scenario():
+        hub, queue = await inbox_hub_join(channel)
+        client = live_client()
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        clients = await asyncio.to_thread(client.client_list)
+        [subscriber] = [c for c in clients if int(c["db"]) == db and int(c.get("sub", 0)) > 0]
+        await asyncio.to_thread(client.client_kill_filter, _id=subscriber["id"])
+        ended = await asyncio.wait_for(queue.get(), 10)
+        return hub.closed, ended
+
+    closed, ended = asyncio.run(scenario())
+    assert closed and ended is None  # CLOSED: the stream ends
+    assert subscribers("test-hub:killed") == 0
