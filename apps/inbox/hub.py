@@ -50,6 +50,8 @@ class HubClosed(redis.ConnectionError):
 
 
 class InboxHub:
+    """The loop's subscriber: channel → the queues of the streams listening to it."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.client = live_async_client()
