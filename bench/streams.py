@@ -166,6 +166,43 @@ def pubsub_connections() -> tuple[int, int]:
     return len(subscribers), sum(int(c["sub"]) for c in subscribers)
 
 
+def per_stream_subscriptions_cost(count: int) -> dict:
+    """What the alternative to the hub would cost: a pub/sub connection per stream (the
+    people's channels as in the held streams), measured on the benchmark's Redis."""
+    import redis
+    import redis.asyncio
+
+    from apps.inbox.live import inbox_channel
+
+    url = os.environ["REDIS_URL"]
+    server = redis.Redis.from_url(url)
+
+    async def subscribe_all():
+        before = server.info("memory")["used_memory"], server.info("clients")["connected_clients"]
+        rss_before = process_rss_mb(os.getpid())
+        started = time.monotonic()
+        held = []
+        for n in range(count):
+            client = redis.asyncio.Redis.from_url(url)
+            pubsub = client.pubsub()
+            await pubsub.subscribe(inbox_channel(10**9 + n % 200))
+            held.append((client, pubsub))
+        took = time.monotonic() - started
+        after = server.info("memory")["used_memory"], server.info("clients")["connected_clients"]
+        rss_after = process_rss_mb(os.getpid())
+        for client, pubsub in held:
+            await pubsub.aclose()
+            await client.aclose()
+        return {
+            "clients": after[1] - before[1],
+            "redis_mib": (after[0] - before[0]) / 2**20,
+            "client_mb": rss_after - rss_before,
+            "seconds": took,
+        }
+
+    return asyncio.run(subscribe_all())
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds used so far by a process and its children (uvicorn's workers are
     spawned processes whose command lines do not name uvicorn)."""
@@ -249,10 +286,11 @@ def main():
         finally:
             asgi_web.terminate()
             asgi_web.wait(30)
-    report(runs, held, load_at_start, asgi_cpu_ms)
+    alternative = per_stream_subscriptions_cost(STREAMS)
+    report(runs, held, load_at_start, asgi_cpu_ms, alternative)
 
 
-def report(runs, held, load_at_start, asgi_cpu_ms):
+def report(runs, held, load_at_start, asgi_cpu_ms, alternative):
     def figure(name, key):
         return median([r[key] for r in runs[name]])
 
@@ -295,7 +333,10 @@ def report(runs, held, load_at_start, asgi_cpu_ms):
         f"{', '.join(str(h['keepalives']) for h in held)}. Redis pub/sub connections while they were open: "
         f"{', '.join(str(h['pubsub_connections']) for h in held)}, subscribed to "
         f"{', '.join(str(h['channels']) for h in held)} channels (one per person watching, one connection for "
-        "the process's streams). Stream process RSS with the streams open: "
+        "the process's streams). A pub/sub connection per stream instead, measured on the same Redis: "
+        f"+{alternative['clients']:,} Redis clients, +{alternative['redis_mib']:.0f} MiB of Redis memory, "
+        f"+{alternative['client_mb']:.0f} MB in the subscribing process, {2 * STREAMS:,} more sockets. "
+        "Stream process RSS with the streams open: "
         f"{rss} MB.",
         "",
         f"The same load on the whole web under uvicorn ({api.WEB_WORKERS} processes, the sync views run in "
