@@ -7,7 +7,8 @@ GUNICORN_THREADS concurrent requests.
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Loopback unless told otherwise (WEB_BIND_ADDRESS=0.0.0.0 in a container behind its proxy).
+bind = f"{os.environ.get('WEB_BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))

@@ -32,6 +32,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
+# Production settings, served over plain HTTP on the loopback: a key of the run's own,
+# and no redirect to HTTPS.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # The benchmark measures the request path, not the throttle's refusal of it.
 os.environ.setdefault("API_KEY_THROTTLE_RATE", "10000000/min")
 os.environ.setdefault("PERSON_THROTTLE_RATE", "10000000/min")

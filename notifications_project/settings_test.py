@@ -13,3 +13,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests make hundreds of requests a minute as one caller; the throttling tests set their own rates.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api_key": "100000/min", "person": "100000/min"}  # noqa: F405
+# Every test signs in from 127.0.0.1; the sign-in lock-out tests set their own limit.
+AXES_FAILURE_LIMIT = 1000

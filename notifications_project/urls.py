@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.accounts.api import TokenObtainApi
+from apps.accounts.api import AuthTokenApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("api/v1/auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("api/v1/", include("apps.accounts.urls")),
     path("api/v1/", include("apps.events.urls")),
     path("api/v1/", include("apps.subscriptions.urls")),

@@ -10,7 +10,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import environ
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def web_healthy(base_url: str) -> bool:
@@ -29,8 +32,11 @@ def worker_answers(app) -> list:
 
 
 def main() -> int:
+    # The ports the Procfile's processes bind, from the environment or, as honcho reads
+    # it, the .env file. The web's is WEB_PORT: honcho gives every process its own PORT.
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8000')}")
     parser.add_argument("--flower-url", default=f"http://127.0.0.1:{os.environ.get('FLOWER_PORT', '5555')}")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args()

@@ -43,7 +43,7 @@ def outbound_http_config():
 @pytest.fixture
 def event_types(db):
     """The scenario event types (a transactional test's flush removes the migrated ones)."""
-    return {key: event_type_ensure(key=key, name=name) for key, name in SCENARIO_EVENT_TYPES.items()}
+    return {key: event_type_ensure(key=key, name=name, self_service=True) for key, name in SCENARIO_EVENT_TYPES.items()}
 
 
 @pytest.fixture

@@ -1,12 +1,15 @@
 import pytest
 
-from apps.subscriptions.models import Subscription
+from apps.scenarios.models import Scenario
+from apps.subscriptions.models import Subscription, SubscriptionOptOut
 
 pytestmark = pytest.mark.django_db
 
 
 def test_create_list_disable_and_delete(make_user, client_for, event_types):
-    client = client_for(make_user())
+    me = make_user()
+    client = client_for(me)
+    mine = Scenario.objects.create(owner=me, name="Mine")
     created = client.post(
         "/api/v1/subscriptions/", {"event_type": "scenario.created", "channel": "email"}, format="json"
     )
@@ -21,7 +24,11 @@ def test_create_list_disable_and_delete(make_user, client_for, event_types):
 
     subject = client.post(
         "/api/v1/subscriptions/",
-        {"event_type": "scenario.created", "channel": "email", "subject": {"type": "scenarios.scenario", "id": "3"}},
+        {
+            "event_type": "scenario.created",
+            "channel": "email",
+            "subject": {"type": "scenarios.scenario", "id": str(mine.pk)},
+        },
         format="json",
     )
     assert subject.status_code == 201
@@ -34,6 +41,8 @@ def test_create_list_disable_and_delete(make_user, client_for, event_types):
     assert patched.json()["enabled"] is False
     assert client.delete(f"/api/v1/subscriptions/{body['id']}/").status_code == 204
     assert Subscription.objects.count() == 1
+    # The removal is remembered, so the defaults never bring it back.
+    assert SubscriptionOptOut.objects.filter(user=me, event_type=event_types["scenario.created"]).count() == 1
 
 
 def test_owner_and_channel_cannot_be_assigned(make_user, client_for, event_types):

@@ -19,7 +19,8 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "endpoint")
     raw_id_fields = ("user",)
     # Browsers make subscriptions (through the API); here they can be looked at and removed.
-    readonly_fields = ("user", "endpoint", "p256dh", "auth", "user_agent", "created_at", "updated_at")
+    # Their keys are secrets (encrypted at rest) and are not shown.
+    fields = readonly_fields = ("user", "endpoint", "user_agent", "created_at", "updated_at")
 
     def has_add_permission(self, request):
         return False

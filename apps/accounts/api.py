@@ -3,20 +3,23 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.auth import PersonTokenAuthentication
 from apps.common.models import ApiKeyScope
 from apps.common.parsers import JSONParser
 from apps.common.permissions import service_scope
 from apps.common.schema import api_schema, results_of
+from apps.subscriptions.models import SubscriptionOrigin
 from apps.subscriptions.preferences_api import PreferencesInput
 from apps.subscriptions.services import preference_update
 
 from .selectors import user_list
 from .services import user_create, user_update
+from .tokens import person_token_issue, person_token_revoke
 from .validators import validate_e164, validate_locale, validate_timezone
 
 
@@ -64,7 +67,11 @@ class UserCreateApi(APIView):
         with transaction.atomic():
             user = user_create(**fields)
             if preferences is not None:
-                preference_update(user=user, data=data.fields["preferences"].to_service_data(preferences))
+                preference_update(
+                    user=user,
+                    data=data.fields["preferences"].to_service_data(preferences),
+                    origin=SubscriptionOrigin.SERVICE,
+                )
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -75,6 +82,8 @@ class UserDetailApi(APIView):
         email = serializers.EmailField(required=False)
         first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
         last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        # A new password ends every token of the person (apps/accounts/tokens.py).
+        password = serializers.CharField(required=False, write_only=True, min_length=8, max_length=128)
 
     @api_schema(responses=UserOutput, errors=(404,))
     def get(self, request, user_id):
@@ -89,16 +98,51 @@ class UserDetailApi(APIView):
         return Response(UserOutput(user_list().get(pk=user.pk)).data)
 
 
-class TokenObtainApi(ObtainAuthToken):
-    """`{"username", "password"}` → `{"token"}`, JSON only."""
+class SignInInput(AuthTokenSerializer):
+    # Bounded like the User model's username, before anything reaches authenticate() and
+    # the lock-out's records.
+    username = serializers.CharField(max_length=150, write_only=True)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
 
+
+class AuthTokenApi(APIView):
+    """POST `{"username", "password"}` → `{"token"}`; DELETE revokes the token in use.
+
+    Sign-in goes through django-axes: authenticate() gets the Django request, so that
+    the lock-out (per username and per address) sees the attempt and AxesMiddleware turns
+    a locked-out attempt into a 429 (apps/accounts/signin.py)."""
+
+    authentication_classes = [PersonTokenAuthentication]
+    throttle_classes = []
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
 
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
+
+    def perform_authentication(self, request):
+        # Signing in takes no credentials: an expired token a client still sends along
+        # must not turn its sign-in into a 401.
+        if request.method == "DELETE":
+            super().perform_authentication(request)
+
     @api_schema(
-        request=AuthTokenSerializer,
+        request=SignInInput,
         responses=inline_serializer("AuthToken", fields={"token": serializers.CharField()}),
         errors=(400,),
+        description="A person's token, valid for PERSON_TOKEN_TTL_SECONDS (default 14 days) and until the "
+        "password changes. Too many wrong passwords for one username or from one address answer 429 "
+        "with Retry-After until the cool-off ends, even for the right password.",
     )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    def post(self, request):
+        data = SignInInput(data=request.data, context={"request": request._request})
+        data.is_valid(raise_exception=True)
+        return Response({"token": person_token_issue(user=data.validated_data["user"])})
+
+    @api_schema(
+        responses={204: None},
+        description="Revokes the token this request is authenticated with; it answers 401 from then on.",
+    )
+    def delete(self, request):
+        person_token_revoke(key=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from apps.common.fields import EncryptedTextField
+
 
 class Profile(models.Model):
     """What the service needs to reach a person, beside the auth user's email."""
@@ -20,8 +22,9 @@ class PushSubscription(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
     endpoint = models.URLField(max_length=2048)
     # Base64url keys from the browser: the P-256 public key and the 16-byte auth secret.
-    p256dh = models.CharField(max_length=100)
-    auth = models.CharField(max_length=50)
+    # Encrypted at rest: with them anyone could write to this browser as the service.
+    p256dh = EncryptedTextField()
+    auth = EncryptedTextField()
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -58,10 +61,10 @@ class WebhookEndpoint(models.Model):
         help_text="Service endpoints only: the event types it receives.",
     )
     is_active = models.BooleanField(default=True)
-    # `whsec_` + base64. Kept readable: signing needs it.
-    secret = models.CharField(max_length=100)
+    # `whsec_` + base64, encrypted at rest (signing needs it back, so it is not hashed).
+    secret = EncryptedTextField()
     # Still signs until previous_secret_expires_at, so receivers can switch without downtime.
-    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -43,7 +43,15 @@ _PROFILE_FIELDS = {"phone", "timezone", "locale"}
 
 
 @transaction.atomic
+def user_password_set(*, user, password: str) -> None:
+    # save() runs the password_changed hooks, which revoke the person's tokens.
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
 def user_update(*, user, data: dict):
+    if "password" in data:
+        user_password_set(user=user, password=data["password"])
     user_fields = [f for f in data if f in _USER_FIELDS]
     for field in user_fields:
         setattr(user, field, data[field])

@@ -54,7 +54,7 @@ class PersonTokenAuthentication(authentication.TokenAuthentication):
 
         user = user_for_token(key=key)
         if user is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, key

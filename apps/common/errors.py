@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -77,6 +78,10 @@ def envelope_exception_handler(exc, context):
     # Services validate too (models, limits): same 400 as a serializer's.
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    # A value the database cannot hold (a number past a column's range): the caller's
+    # input, so a 400 like any other invalid value; the statement changed nothing.
+    if isinstance(exc, DataError):
+        exc = exceptions.ValidationError({"non_field_errors": ["A value is out of the range the service stores."]})
     # A selector's .get() for something that is not the caller's: 404, like any other miss.
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()

@@ -6,25 +6,17 @@ sliding history: the history list is re-read and re-written whole in the cache o
 request, which at hundreds of requests a second costs more than the request itself.
 """
 
-import functools
 import logging
 import time
 
 import redis
-from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from .auth import ServicePrincipal
+from .redis_clients import redis_client
 
 logger = logging.getLogger(__name__)
-
-
-@functools.cache
-def _redis() -> redis.Redis:
-    # One client (and connection pool) per process: building a client per call costs
-    # more than the INCR it sends.
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 class _WindowThrottle(SimpleRateThrottle):
@@ -49,7 +41,7 @@ class _WindowThrottle(SimpleRateThrottle):
         window = int(now // self.duration)
         self.wait_seconds = self.duration - (now - window * self.duration)
         # One round trip: count this request and let the window's key expire with it.
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client("throttling").pipeline(transaction=False)
         pipe.incr(f"{key}:{window}")
         pipe.expire(f"{key}:{window}", int(self.duration) + 1)
         try:

@@ -38,10 +38,44 @@ SENDGRID_HISTORY = {"open": "opened", "click": "clicked", "deferred": "provider_
 # The channels whose providers call back (Twilio for SMS, SendGrid for email).
 CALLBACK_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
 
-FROM_STATUSES = {
-    DeliveryStatus.DELIVERED: [DeliveryStatus.SENT],
-    DeliveryStatus.FAILED: [DeliveryStatus.SENT, DeliveryStatus.DELIVERED],
+# The order a delivery moves in; a callback only ever moves it forward. Failed comes
+# after delivered: SendGrid reports a bounce after the receiving server first accepted
+# the message, and that later word is the truer one. Dead and cancelled are the
+# service's own verdicts: no callback moves a delivery out of them.
+STATUS_ORDER = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.FAILED,
+)
+# Provider steps on the way (history only) and the stage each stands for: one arriving
+# after the delivery went past that stage (Twilio's "sent" after its "delivered") is
+# stale, and recording it would put the timeline out of order.
+PROVIDER_STEP_STAGE = {
+    f"provider_{step}": DeliveryStatus.SENT
+    for step in ("accepted", "queued", "scheduled", "sending", "sent", "deferred")
 }
+
+
+def _rank(status: str) -> int:
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else -1
+
+
+def _statuses_before(status: str) -> list[str]:
+    """Where a callback may move a delivery to `status` from: a sent delivery's later
+    stages that come before it."""
+    return [s for s in STATUS_ORDER if _rank(DeliveryStatus.SENT) <= _rank(s) < _rank(status)]
+
+
+FROM_STATUSES = {status: _statuses_before(status) for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)}
+
+
+def _step_is_stale(*, delivery_id: int, status: str) -> bool:
+    if status not in PROVIDER_STEP_STAGE:
+        return False
+    current = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+    return _rank(current) > _rank(PROVIDER_STEP_STAGE[status])
 
 
 def _record_once(*, delivery_id: int, status: str, detail: dict, dedupe: dict) -> bool:
@@ -64,6 +98,8 @@ def delivery_provider_status(*, delivery_id: int, status: str, detail: dict, ded
             return True
         if Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).exists():
             _hold(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
+        return False
+    if _step_is_stale(delivery_id=delivery_id, status=status):
         return False
     return _record_once(delivery_id=delivery_id, status=status, detail=detail, dedupe=dedupe)
 

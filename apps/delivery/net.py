@@ -16,6 +16,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from .net_deadline import POOL_CLASSES, DeadlineExceeded, RequestDeadline
+
 # Cloud instance metadata services: link-local or private already, named for a clear refusal.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
@@ -145,7 +147,12 @@ def url_destination(url: str) -> Destination:
 
 class PinnedAdapter(HTTPAdapter):
     """Connects to the address in the URL but speaks TLS to the host named on the
-    request (SNI and certificate check), so the vetted address is the one used."""
+    request (SNI and certificate check), so the vetted address is the one used. Its
+    connections obey the deadline of the request they serve (net_deadline)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
@@ -177,6 +184,21 @@ class GuardedClient:
         self.adapter.close()
 
     def post(self, url: str, data=None, headers=None, timeout=None, **_ignored) -> requests.Response:
+        """One request, ended at OUTBOUND_REQUEST_DEADLINE_SECONDS whatever the receiver
+        does: then DeadlineExceeded, a requests.Timeout."""
+        seconds = settings.OUTBOUND_REQUEST_DEADLINE_SECONDS
+        with RequestDeadline(seconds) as deadline:
+            try:
+                response = self._post(url, data, headers, timeout or self.timeouts, deadline)
+            except Exception as exc:
+                if deadline.expired:  # whatever the cut socket raised (reset, incomplete read, ...)
+                    raise DeadlineExceeded(f"no complete answer within the {seconds:g} s deadline") from exc
+                raise
+            if deadline.expired:  # the cut came as an end of file: the body read may be short
+                raise DeadlineExceeded(f"no complete answer within the {seconds:g} s deadline")
+            return response
+
+    def _post(self, url, data, headers, timeout, deadline: RequestDeadline) -> requests.Response:
         destination = url_destination(url)
         headers = {**dict(headers or {}), "Host": destination.host_header}
         last_error: requests.ConnectionError | None = None
@@ -185,7 +207,9 @@ class GuardedClient:
             request = requests.Request("POST", destination.url_for(address), data=data, headers=headers).prepare()
             request.pinned_hostname = destination.host
             try:
-                response = self.adapter.send(request, stream=True, timeout=timeout or self.timeouts, verify=self.verify)
+                response = self.adapter.send(
+                    request, stream=True, timeout=_capped(timeout, deadline.remaining()), verify=self.verify
+                )
             except requests.ConnectionError as exc:
                 if not _never_connected(exc):
                     raise
@@ -193,6 +217,14 @@ class GuardedClient:
                 continue
             return _read_capped(response, url)
         raise last_error  # type: ignore[misc]
+
+
+def _capped(timeout, remaining: float) -> tuple[float, float]:
+    """(connect, read) timeouts no longer than the time the request has left: the
+    connect and TLS handshake happen before the deadline's watchdog can see a socket."""
+    connect, read = timeout if isinstance(timeout, tuple | list) else (timeout, timeout)
+    remaining = max(remaining, 0.001)
+    return min(connect, remaining), min(read, remaining)
 
 
 def _read_capped(response: requests.Response, url: str) -> requests.Response:

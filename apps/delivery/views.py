@@ -6,8 +6,8 @@ them, nor to the one-click unsubscribe POST (RFC 8058: mail clients post it blin
 """
 
 import binascii
-import json
 import logging
+import time
 
 from django.conf import settings
 from django.core import signing
@@ -15,10 +15,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ParseError
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from apps.common.errors import error_response
+from apps.common.parsers import json_body_parse
 
 from .callbacks import sendgrid_events_apply, twilio_status_apply
 from .services import subscription_unsubscribe
@@ -63,15 +65,34 @@ def _sendgrid_signature_valid(request) -> bool:
         return False
 
 
+def _sendgrid_timestamp_fresh(request) -> bool:
+    """The signed timestamp is within SENDGRID_WEBHOOK_MAX_AGE_SECONDS of now (either
+    way: a clock ahead is no licence to replay later): an older signed batch is a replay."""
+    try:
+        signed_at = int(request.headers.get(SENDGRID_TIMESTAMP, ""))
+    except ValueError:
+        return False
+    return abs(time.time() - signed_at) <= settings.SENDGRID_WEBHOOK_MAX_AGE_SECONDS
+
+
 @csrf_exempt
 @require_POST
 def sendgrid_event_callback(request):
     if not _sendgrid_signature_valid(request):
         return _forbidden()
+    if not _sendgrid_timestamp_fresh(request):
+        return error_response(
+            403,
+            "The signed timestamp is outside the replay window.",
+            code="stale_signature",
+            details={"max_age_seconds": settings.SENDGRID_WEBHOOK_MAX_AGE_SECONDS},
+        )
+    if request.content_type != "application/json":
+        return error_response(415, "The body must be application/json.")
     try:
-        events = json.loads(request.body)
-    except ValueError:
-        return error_response(400, "The body is not JSON.", code="invalid")
+        events = json_body_parse(request.body)
+    except ParseError as exc:
+        return error_response(400, str(exc.detail), code="parse_error")
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         return error_response(400, "Expected a JSON array of event objects.", code="invalid")
     sendgrid_events_apply(events=events)

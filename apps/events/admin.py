@@ -1,13 +1,24 @@
 from django.contrib import admin
 
 from .models import Event, EventType
+from .services import event_type_self_service_closed
 
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "critical", "default_channels", "created_at")
-    list_filter = ("critical",)
+    list_display = ("key", "name", "critical", "self_service", "default_channels", "created_at")
+    list_filter = ("critical", "self_service")
     search_fields = ("key", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is what others subscribe and publish by (and the form's slug check
+        # refuses the dots of every existing key, so no change could be saved).
+        return ("key",) if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "self_service" in form.changed_data and not obj.self_service:
+            event_type_self_service_closed(event_type=obj)
 
 
 @admin.register(Event)

@@ -20,6 +20,14 @@ class EventTypeOutput(serializers.Serializer):
     description = serializers.CharField()
     critical = serializers.BooleanField()
     default_channels = serializers.ListField(child=serializers.CharField())
+    self_service = serializers.BooleanField()
+
+
+SELF_SERVICE_HELP = (
+    "People may subscribe themselves to it (POST /api/v1/subscriptions/). When false (the default), only "
+    "services subscribe people (/api/v1/users/{id}/subscriptions/): for events whose data is meant for "
+    "their subject alone."
+)
 
 
 class EventTypeListApi(APIView):
@@ -33,6 +41,7 @@ class EventTypeListApi(APIView):
         default_channels = serializers.ListField(
             child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list, max_length=10
         )
+        self_service = serializers.BooleanField(required=False, default=False, help_text=SELF_SERVICE_HELP)
 
         def validate_key(self, value):
             if event_type_list().filter(key=value).exists():
@@ -58,6 +67,7 @@ class EventTypeDetailApi(APIView):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)
+        self_service = serializers.BooleanField(required=False, help_text=SELF_SERVICE_HELP)
 
     @api_schema(responses=EventTypeOutput, errors=(404,))
     def get(self, request, key):

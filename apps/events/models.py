@@ -15,6 +15,12 @@ class EventType(models.Model):
     # Channels a person gets this event on until they choose otherwise (materialised as
     # subscriptions: see apps.subscriptions.defaults).
     default_channels = models.JSONField(default=list, blank=True)
+    # Whether people may subscribe to it themselves (the scenario events of a team).
+    # When not, only a service subscribes them (/api/v1/users/{id}/subscriptions/):
+    # its events may carry what only their subject may read (a reset link).
+    self_service = models.BooleanField(
+        default=False, help_text="People may subscribe themselves; otherwise only services subscribe them."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

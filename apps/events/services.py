@@ -12,32 +12,52 @@ logger = logging.getLogger(__name__)
 
 
 def event_type_create(
-    *, key: str, name: str, description: str = "", critical: bool = False, default_channels: list | None = None
+    *,
+    key: str,
+    name: str,
+    description: str = "",
+    critical: bool = False,
+    default_channels: list | None = None,
+    self_service: bool = False,
 ) -> EventType:
     return EventType.objects.create(
         key=key,
         name=name,
         description=description,
         critical=critical,
+        self_service=self_service,
         default_channels=list(dict.fromkeys(default_channels or [])),
     )
 
 
-_EVENT_TYPE_EDITABLE = ("name", "description", "critical")
+_EVENT_TYPE_EDITABLE = ("name", "description", "critical", "self_service")
 
 
 def event_type_update(*, event_type: EventType, data: dict) -> EventType:
     """Change what may change; the key is the identity others subscribe by."""
     fields = [f for f in _EVENT_TYPE_EDITABLE if f in data]
+    closing = event_type.self_service and data.get("self_service") is False
     for field in fields:
         setattr(event_type, field, data[field])
-    if fields:
-        event_type.save(update_fields=fields)
+    with transaction.atomic():
+        if fields:
+            event_type.save(update_fields=fields)
+        if closing:
+            event_type_self_service_closed(event_type=event_type)
     return event_type
 
 
-def event_type_ensure(*, key: str, name: str, critical: bool = False) -> EventType:
-    event_type, _ = EventType.objects.get_or_create(key=key, defaults={"name": name, "critical": critical})
+def event_type_self_service_closed(*, event_type: EventType) -> int:
+    """People may no longer subscribe themselves: the subscriptions they made go."""
+    from apps.subscriptions.services import subscriptions_revoke_for_event_type
+
+    return subscriptions_revoke_for_event_type(event_type=event_type)
+
+
+def event_type_ensure(*, key: str, name: str, critical: bool = False, self_service: bool = False) -> EventType:
+    event_type, _ = EventType.objects.get_or_create(
+        key=key, defaults={"name": name, "critical": critical, "self_service": self_service}
+    )
     return event_type
 
 

@@ -16,7 +16,8 @@ import asyncio
 import logging
 
 import redis.asyncio
-from django.conf import settings
+
+from apps.common.redis_clients import redis_async_client
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +29,11 @@ CLOSED = None  # put on a queue when its stream must end
 REDIS_CONNECTIONS = 16
 
 
-_clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
-
-
 def live_async_client() -> redis.asyncio.Redis:
-    """The running event loop's asyncio Redis client (its connections belong to the loop)."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        # A blocking pool: a thousand streams closing at once queue for a few connections
-        # (the default pool raises "Too many connections" past 100, losing the releases).
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=REDIS_CONNECTIONS, timeout=10, health_check_interval=30
-        )
-        client = _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
-    return client
+    """The running event loop's asyncio Redis client. Its pool blocks: a thousand streams
+    closing at once queue for a few connections (a non-blocking pool fails past its size,
+    and their slots would not be released)."""
+    return redis_async_client("live_inbox", max_connections=REDIS_CONNECTIONS, pool_timeout=10)
 
 
 class HubClosed(redis.ConnectionError):

@@ -12,11 +12,11 @@ one Redis apart.
 
 import json
 import logging
-from functools import lru_cache
 
 import redis
 from django.conf import settings
 
+from apps.common.redis_clients import redis_client
 from apps.events.models import Event
 from apps.notifications.api import InboxItemOutput
 from apps.notifications.models import UserNotification
@@ -24,13 +24,9 @@ from apps.notifications.models import UserNotification
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, health_check_interval=30)
-
-
 def live_client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    # Its pub/sub reads wait with get_message's own timeout: the shared socket timeout suits them.
+    return redis_client("live_inbox")
 
 
 def inbox_channel(user_id: int) -> str:

@@ -11,6 +11,14 @@ from .models import SendStatus
 
 _FANOUT_STATES = {FanoutState.PENDING: "queued", FanoutState.RUNNING: "fanning_out", FanoutState.DONE: "fanned_out"}
 
+# Channels whose targets are the person's own: their webhook URLs and their browsers'
+# push endpoints (capability URLs). The calling service learns what happened to each
+# target, never where it is or what it answered; the full record stays for operators.
+PERSONAL_TARGET_CHANNELS = frozenset({Channel.WEBHOOK, Channel.PUSH})
+TARGET_FIELDS_SHOWN = ("target", "outcome", "status", "retry_after")
+# Errors of those channels quote URLs, redirect locations and receivers' answers.
+ERROR_WITHOUT_TARGETS = "the channel could not send (the full error is kept for operators)"
+
 
 def direct_send_status(send) -> str:
     """scheduled | cancelled | queued | fanning_out | fanned_out"""
@@ -35,16 +43,47 @@ def _in_app(item) -> dict:
     }
 
 
+def _targets_error(targets: list[dict] | None) -> str:
+    if not targets:
+        return ERROR_WITHOUT_TARGETS
+    failed = [t for t in targets if t.get("outcome") != "sent"]
+    return "; ".join(
+        f"{t['target']}: {t.get('outcome')}" + (f" (answered {t['status']})" if t.get("status") else "") for t in failed
+    )
+
+
+def _service_detail(channel: str, detail: dict) -> dict:
+    """A delivery event's detail as the calling service may see it."""
+    if channel not in PERSONAL_TARGET_CHANNELS:
+        return detail
+    shown = {key: value for key, value in detail.items() if key not in ("targets", "error")}
+    if "targets" in detail:
+        shown["targets"] = [{k: t[k] for k in TARGET_FIELDS_SHOWN if k in t} for t in detail["targets"]]
+    if detail.get("error"):
+        shown["error"] = _targets_error(shown.get("targets"))
+    return shown
+
+
+def _service_last_error(delivery, timeline: list[dict]) -> str:
+    if delivery.channel not in PERSONAL_TARGET_CHANNELS or not delivery.last_error:
+        return delivery.last_error
+    errors = [event["detail"]["error"] for event in timeline if event["detail"].get("error")]
+    return errors[-1] if errors else ERROR_WITHOUT_TARGETS
+
+
 def _delivery(delivery) -> dict:
     # Fan-out inserts deliveries set-based without history rows: creation starts the timeline.
     timeline = [{"type": "pending", "at": delivery.created_at, "detail": {}}]
-    timeline += [{"type": e.status, "at": e.at, "detail": e.detail} for e in delivery.events.all()]
+    timeline += [
+        {"type": e.status, "at": e.at, "detail": _service_detail(delivery.channel, e.detail)}
+        for e in delivery.events.all()
+    ]
     return {
         "id": delivery.pk,
         "channel": delivery.channel,
         "status": delivery.status,
         "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
+        "last_error": _service_last_error(delivery, timeline),
         "sent_at": delivery.sent_at,
         "events": timeline,
     }

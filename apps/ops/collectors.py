@@ -10,6 +10,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from apps.common.channels import EXTERNAL_CHANNELS
+from apps.common.redis_clients import redis_client
 from apps.delivery.models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ class ScrapeTimeCollector:
             "notifications_scrape_error", "1 when a source could not be read in this scrape.", labels=["source"]
         )
         try:
-            client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=2)
+            # A scrape must answer quickly even when the broker does not.
+            client = redis_client("metrics", url=self.redis_url, socket_timeout=2)
             queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
             depth = GaugeMetricFamily("celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"])
             for queue, length in queue_depths(client, queues).items():

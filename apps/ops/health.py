@@ -6,6 +6,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from apps.common.redis_clients import redis_client
+
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 2
@@ -24,10 +26,7 @@ def database_check() -> str:
 
 def broker_check() -> str:
     try:
-        client = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
-        )
-        client.ping()
+        redis_client("health", url=settings.CELERY_BROKER_URL, socket_timeout=TIMEOUT_SECONDS).ping()
     except redis.RedisError as exc:
         logger.warning("health: broker check failed", exc_info=True)
         return f"error: {exc.__class__.__name__}"

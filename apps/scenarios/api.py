@@ -7,16 +7,20 @@ from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 
 from .selectors import scenario_list
-from .services import scenario_create, scenario_delete, scenario_execute
+from .services import scenario_create, scenario_delete, scenario_execute, scenario_share_set
 
 
 class ScenarioOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
+    shared = serializers.BooleanField()
     execution_count = serializers.IntegerField()
     last_executed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+SHARED_HELP = "Anyone may subscribe to this scenario's events as their subject; else only its owner."
 
 
 class ScenarioListApi(APIView):
@@ -25,6 +29,7 @@ class ScenarioListApi(APIView):
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+        shared = serializers.BooleanField(required=False, default=False, help_text=SHARED_HELP)
 
     @api_schema(responses=results_of("ScenarioList", ScenarioOutput), operation_id="scenarios_list")
     def get(self, request):
@@ -41,9 +46,26 @@ class ScenarioListApi(APIView):
 class ScenarioDetailApi(APIView):
     permission_classes = [IsPerson]
 
+    class Input(serializers.Serializer):
+        shared = serializers.BooleanField(help_text=SHARED_HELP)
+
     @api_schema(responses=ScenarioOutput, errors=(404,))
     def get(self, request, scenario_id):
         return Response(ScenarioOutput(get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)).data)
+
+    @api_schema(
+        request=Input,
+        responses=ScenarioOutput,
+        errors=(400, 404),
+        description="Share or stop sharing. Once not shared, the others' subscriptions to it as a subject are removed.",
+    )
+    def patch(self, request, scenario_id):
+        scenario = get_object_or_404(scenario_list(owner=request.user), pk=scenario_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            ScenarioOutput(scenario_share_set(scenario=scenario, shared=data.validated_data["shared"])).data
+        )
 
     @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request, scenario_id):

@@ -6,8 +6,8 @@ from .models import Scenario
 from .signals import scenario_executed
 
 
-def scenario_create(*, owner, name: str, description: str = "") -> Scenario:
-    return Scenario.objects.create(owner=owner, name=name, description=description)
+def scenario_create(*, owner, name: str, description: str = "", shared: bool = False) -> Scenario:
+    return Scenario.objects.create(owner=owner, name=name, description=description, shared=shared)
 
 
 @transaction.atomic
@@ -22,3 +22,22 @@ def scenario_execute(*, scenario: Scenario) -> Scenario:
 
 def scenario_delete(*, scenario: Scenario) -> None:
     scenario.delete()
+
+
+@transaction.atomic
+def scenario_share_set(*, scenario: Scenario, shared: bool) -> Scenario:
+    """Share a scenario (anyone may subscribe to its events) or stop sharing it."""
+    was_shared, scenario.shared = scenario.shared, shared
+    scenario.save(update_fields=["shared"])
+    if was_shared and not shared:
+        scenario_subscriptions_recheck(scenario=scenario)
+    return scenario
+
+
+def scenario_subscriptions_recheck(*, scenario: Scenario) -> int:
+    """After the scenario stopped being shared: the others' subscriptions to it go."""
+    from apps.subscriptions.services import subscriptions_revoke_for_subject
+
+    from .visibility import SCENARIO_SUBJECT_TYPE
+
+    return subscriptions_revoke_for_subject(subject_type=SCENARIO_SUBJECT_TYPE, subject_id=str(scenario.pk))

@@ -10,22 +10,17 @@ overlapping. Both locks have timeouts, so a crashed run blocks nothing for long.
 
 import time
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 
-import redis
 from django.conf import settings
 from redis.exceptions import LockError
 
-
-@lru_cache(maxsize=1)
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+from apps.common.redis_clients import redis_client
 
 
 @contextmanager
 def periodic_run(name: str, every_seconds: int):
     """Yields True when this process owns the run of `name` for the current slot."""
-    client = redis_client()
+    client = redis_client("locks")
     every = max(int(every_seconds), 1)
     slot = int(time.time() // every)
     slot_lock = client.lock(f"periodic:{name}:slot:{slot}", timeout=2 * every)

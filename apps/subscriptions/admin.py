@@ -1,16 +1,39 @@
 from django.contrib import admin
 
-from .models import Preference, Subscription
-from .services import subscriptions_set_enabled
+from .models import Preference, Subscription, SubscriptionOptOut, SubscriptionOrigin
+from .services import subscriptions_delete, subscriptions_set_enabled
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "event_type", "channel", "subject_type", "subject_id", "enabled", "updated_at")
-    list_filter = ("enabled", "channel", "event_type")
+    list_display = (
+        "id",
+        "user",
+        "event_type",
+        "channel",
+        "subject_type",
+        "subject_id",
+        "enabled",
+        "origin",
+        "updated_at",
+    )
+    list_filter = ("enabled", "origin", "channel", "event_type")
     search_fields = ("user__username", "user__email", "subject_id")
     raw_id_fields = ("user",)
+    readonly_fields = ("origin",)
     actions = ["enable", "disable"]
+
+    def save_model(self, request, obj, form, change):
+        # Staff act as the service does: what they add is not held to the person's rule.
+        if not change:
+            obj.origin = SubscriptionOrigin.SERVICE
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        subscriptions_delete(queryset=Subscription.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        subscriptions_delete(queryset=queryset)
 
     @admin.action(description="Enable selected subscriptions")
     def enable(self, request, queryset):
@@ -21,6 +44,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def disable(self, request, queryset):
         count = subscriptions_set_enabled(queryset=queryset, enabled=False)
         self.message_user(request, f"Disabled {count} subscriptions.")
+
+
+@admin.register(SubscriptionOptOut)
+class SubscriptionOptOutAdmin(admin.ModelAdmin):
+    """Removals the defaults respect; deleting one lets the defaults give it back."""
+
+    list_display = ("user", "event_type", "channel", "created_at")
+    list_filter = ("channel", "event_type")
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
 
 
 @admin.register(Preference)

@@ -8,6 +8,7 @@ from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 from apps.events.selectors import event_type_list
 
+from .models import SubscriptionOrigin
 from .selectors import subscription_list
 from .services import subscription_create, subscription_delete, subscription_set_enabled
 
@@ -23,6 +24,9 @@ class SubscriptionOutput(serializers.Serializer):
     channel = serializers.CharField()
     enabled = serializers.BooleanField()
     subject = serializers.SerializerMethodField()
+    origin = serializers.ChoiceField(
+        choices=SubscriptionOrigin.choices, help_text="Who made it: the person, a service, or the defaults."
+    )
     created_at = serializers.DateTimeField()
 
     def get_subject(self, obj) -> dict | None:
@@ -42,7 +46,15 @@ class SubscriptionListApi(APIView):
     def get(self, request):
         return Response({"results": SubscriptionOutput(subscription_list(user=request.user), many=True).data})
 
-    @api_schema(request=Input, responses={201: SubscriptionOutput}, errors=(400, 409))
+    @api_schema(
+        request=Input,
+        responses={201: SubscriptionOutput},
+        errors=(400, 404, 409),
+        description=(
+            "Subscribe yourself. Only to self-service event types (else 403: a service subscribes people to the "
+            "others) and, with a `subject`, only to one you may see (else 404, also for an unknown subject type)."
+        ),
+    )
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -70,7 +82,15 @@ class SubscriptionDetailApi(APIView):
         subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
         return Response(SubscriptionOutput(subscription).data)
 
-    @api_schema(request=Input, responses=SubscriptionOutput, errors=(400, 404))
+    @api_schema(
+        request=Input,
+        responses=SubscriptionOutput,
+        errors=(400, 404),
+        description=(
+            "Only `enabled` changes. Switching on one of your own asks the rule of POST again (403/404): "
+            "the event type or subject may have been closed since."
+        ),
+    )
     def patch(self, request, subscription_id):
         subscription = get_object_or_404(subscription_list(user=request.user), pk=subscription_id)
         data = self.Input(data=request.data)

@@ -5,7 +5,9 @@ Rather than join every user at fan-out time, the defaults are written as Subscri
 rows (is_default=True): for a new user at creation (one small insert), and for every
 user when an event type's defaults change (a task, in keyset-paged set-based chunks).
 Fan-out then reads subscriptions alone. A row the person changed is no longer a default
-(is_default=False) and is never touched again by this module.
+(is_default=False) and is never touched again by this module; a row the person removed
+left a SubscriptionOptOut behind, and no path here writes that (user, event type,
+channel) again: the person's decision outlives every later sync.
 """
 
 from django.contrib.auth import get_user_model
@@ -15,19 +17,43 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.events.models import EventType
 
-from .models import Subscription
+from .models import Subscription, SubscriptionOptOut, SubscriptionOrigin
 
 SUBSCRIPTIONS = Subscription._meta.db_table
+OPT_OUTS = SubscriptionOptOut._meta.db_table
 USERS = get_user_model()._meta.db_table
 
 INSERT_FOR_USERS_SQL = f"""
     INSERT INTO {SUBSCRIPTIONS}
-        (user_id, event_type_id, channel, subject_type, subject_id, enabled, is_default, created_at, updated_at)
-    SELECT u.id, %(event_type_id)s, %(channel)s, '', '', TRUE, TRUE, %(now)s, %(now)s
+        (user_id, event_type_id, channel, subject_type, subject_id, enabled, is_default, origin,
+         created_at, updated_at)
+    SELECT u.id, %(event_type_id)s, %(channel)s, '', '', TRUE, TRUE, '{SubscriptionOrigin.DEFAULT}', %(now)s, %(now)s
     FROM {USERS} u
     WHERE u.id > %(after)s AND u.id <= %(upto)s
+    AND NOT EXISTS (
+        SELECT 1 FROM {OPT_OUTS} o
+        WHERE o.event_type_id = %(event_type_id)s AND o.user_id = u.id AND o.channel = %(channel)s
+    )
     ON CONFLICT DO NOTHING
 """
+
+
+# PostgreSQL advisory locks, one per event type in this namespace (any number unique to
+# this module). A sync chunk holds it exclusively, a person's removal shared: else a
+# chunk's INSERT that started before a removal committed waits for the removed row,
+# finds no conflict once it is gone, and writes it again (its NOT EXISTS read the
+# opt-outs before the removal). SQLite serialises writers: no lock needed.
+DEFAULTS_LOCK_NAMESPACE = 7301
+
+
+def defaults_lock(*, event_type_ids, shared: bool) -> None:
+    """Within the caller's transaction."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        for event_type_id in sorted(set(event_type_ids)):  # one order: no deadlock between removals
+            cursor.execute(f"SELECT {function}(%s, %s)", [DEFAULTS_LOCK_NAMESPACE, event_type_id])
 
 
 def valid_channels(channels) -> list[str]:
@@ -35,8 +61,10 @@ def valid_channels(channels) -> list[str]:
 
 
 def subscriptions_defaults_for_user(*, user) -> int:
-    """Give a new person the default subscriptions of every event type."""
+    """Give a person the default subscriptions of every event type (but those they
+    removed)."""
     now = timezone.now()
+    removed = set(SubscriptionOptOut.objects.filter(user=user).values_list("event_type_id", "channel"))
     rows = [
         Subscription(
             user=user,
@@ -44,6 +72,7 @@ def subscriptions_defaults_for_user(*, user) -> int:
             channel=channel,
             enabled=True,
             is_default=True,
+            origin=SubscriptionOrigin.DEFAULT,
             created_at=now,
             updated_at=now,
         )
@@ -51,6 +80,7 @@ def subscriptions_defaults_for_user(*, user) -> int:
             "id", "default_channels"
         )
         for channel in valid_channels(channels)
+        if (event_type_id, channel) not in removed
     ]
     return len(Subscription.objects.bulk_create(rows, ignore_conflicts=True))
 
@@ -73,6 +103,7 @@ def subscriptions_defaults_sync(*, event_type_id: int, chunk_size: int = 50_000)
         if upto is None:
             break
         with transaction.atomic(), connection.cursor() as cursor:
+            defaults_lock(event_type_ids=[event_type_id], shared=False)
             for channel in channels:
                 params = {
                     "event_type_id": event_type_id,

@@ -5,6 +5,15 @@ from apps.common.channels import Channel
 from apps.events.models import EventType
 
 
+class SubscriptionOrigin(models.TextChoices):
+    """Who made a subscription: a person's own ones must keep passing the access rule
+    (apps.subscriptions.access) whenever they are switched on again."""
+
+    PERSON = "person", "The person"
+    SERVICE = "service", "A service on the person's behalf"
+    DEFAULT = "default", "The event type's default channels"
+
+
 class Subscription(models.Model):
     """A person wants events of a type on a channel, for every subject or for one."""
 
@@ -19,6 +28,11 @@ class Subscription(models.Model):
     # removing the channel from the defaults removes the row (see defaults.py).
     # A database default too: bulk SQL inserts (benchmarks, data loads) may leave it out.
     is_default = models.BooleanField(default=False, db_default=False)
+    # Unlike is_default, kept when the person changes the row. Raw inserts without it
+    # (benchmarks, data loads) count as the person's own: the strict choice.
+    origin = models.CharField(
+        max_length=10, choices=SubscriptionOrigin.choices, default=SubscriptionOrigin.PERSON, db_default="person"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,6 +50,25 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.event_type_id}:{self.channel}"
+
+
+class SubscriptionOptOut(models.Model):
+    """A person removed their subscription to this event type on this channel (for any
+    subject): the defaults never bring it back (apps.subscriptions.defaults). Removed
+    again when the person, or a service for them, subscribes anew."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    event_type = models.ForeignKey(EventType, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event_type", "channel"], name="uniq_subscription_opt_out")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.event_type_id}:{self.channel} removed"
 
 
 class DigestFrequency(models.TextChoices):

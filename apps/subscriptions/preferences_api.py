@@ -15,7 +15,7 @@ from apps.common.permissions import IsPerson, service_scope
 from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
 
-from .models import DigestFrequency
+from .models import DigestFrequency, SubscriptionOrigin
 from .selectors import preference_get, subscription_channel_list
 from .services import preference_update
 
@@ -111,10 +111,10 @@ def preferences_output(user) -> dict:
     }
 
 
-def _put(request, user):
+def _put(request, user, origin):
     data = PreferencesInput(data=request.data)
     data.is_valid(raise_exception=True)
-    preference_update(user=user, data=data.to_service_data())
+    preference_update(user=user, data=data.to_service_data(), origin=origin)
     return Response(preferences_output(user))
 
 
@@ -125,9 +125,17 @@ class PreferencesApi(APIView):
     def get(self, request):
         return Response(preferences_output(request.user))
 
-    @api_schema(request=PreferencesInput, responses=PreferencesOutput, errors=(400,))
+    @api_schema(
+        request=PreferencesInput,
+        responses=PreferencesOutput,
+        errors=(400, 404),
+        description=(
+            "Turning a subscription on (or making one) follows the rule of POST /api/v1/subscriptions/: 403 for an "
+            "event type that is not self-service, and nothing is changed. Turning one off is always allowed."
+        ),
+    )
     def put(self, request):
-        return _put(request, request.user)
+        return _put(request, request.user, SubscriptionOrigin.PERSON)
 
 
 class UserPreferencesApi(APIView):
@@ -139,4 +147,4 @@ class UserPreferencesApi(APIView):
 
     @api_schema(request=PreferencesInput, responses=PreferencesOutput, errors=(400, 404))
     def put(self, request, user_id):
-        return _put(request, get_object_or_404(get_user_model(), pk=user_id))
+        return _put(request, get_object_or_404(get_user_model(), pk=user_id), SubscriptionOrigin.SERVICE)

@@ -57,8 +57,10 @@ class TemplateVersionInline(admin.TabularInline):
     def restore(self, version):
         if version.template.current_version_id == version.pk:
             return "current"
+        # A link to the confirmation page: the restore itself is its POST (forms cannot
+        # nest inside the change form, and a GET must change nothing).
         url = reverse("admin:templating_notificationtemplate_restore", args=[version.template_id, version.pk])
-        return format_html('<a class="button" href="{}">Restore as new version</a>', url)
+        return format_html('<a class="button" href="{}">Restore as new version…</a>', url)
 
 
 @admin.register(NotificationTemplate)
@@ -113,9 +115,20 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         ]
 
     def restore_view(self, request, template_id, version_id):
+        """GET: a confirmation page; POST (CSRF-checked by admin_view): the restore."""
         if not self.has_change_permission(request):
             return redirect("admin:index")
-        version = get_object_or_404(TemplateVersion, pk=version_id, template_id=template_id)
+        version = get_object_or_404(
+            TemplateVersion.objects.select_related("template"), pk=version_id, template_id=template_id
+        )
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Restore version {version.number} of {version.template}?",
+                "version": version,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/templating/restore_confirm.html", context)
         try:
             new = template_restore(version=version, created_by=request.user.get_username())
         except ValidationError as exc:

@@ -22,7 +22,7 @@ PERSON_MATRIX = {
     "api/v1/inbox/<int:notification_id>/archive/": ("post", None),
     "api/v1/inbox/<int:notification_id>/unarchive/": ("post", None),
     "api/v1/subscriptions/<int:subscription_id>/": [("get", None), ("patch", {"enabled": False}), ("delete", None)],
-    "api/v1/scenarios/<int:scenario_id>/": [("get", None), ("delete", None)],
+    "api/v1/scenarios/<int:scenario_id>/": [("get", None), ("patch", {"shared": True}), ("delete", None)],
     "api/v1/scenarios/<int:scenario_id>/execute/": ("post", None),
     "api/v1/push-subscriptions/<int:subscription_id>/": [("get", None), ("delete", None)],
     "api/v1/webhook-endpoints/<int:endpoint_id>/": [("get", None), ("delete", None)],
@@ -39,6 +39,7 @@ SERVICE_MATRIX = {
 SHARED = {
     "api/v1/users/<int:user_id>/",
     "api/v1/users/<int:user_id>/preferences/",
+    "api/v1/users/<int:user_id>/subscriptions/",
     "api/v1/templates/<int:template_id>/",
     "admin/templating/notificationtemplate/<int:template_id>/preview/",
     "admin/templating/notificationtemplate/<int:template_id>/restore/<int:version_id>/",

@@ -1,33 +1,27 @@
 """Every queue a priority routes to is declared and consumed by the Procfile's workers
 (and by docker-compose's), the urgent ones by the dedicated urgent worker."""
 
-import re
-from pathlib import Path
-
 import pytest
-import yaml
 from django.conf import settings
 
 from apps.common.priorities import PRIORITIES, URGENT, fanout_queue_for, queue_for
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..ops.test_deployment_files import SERVICES, check_command, compose_command, procfile_command
+
 KINDS = ["fanout", *settings.NOTIFICATION_CHANNELS]
 
 
 def procfile_queues(name):
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
-    return set(re.search(r"-Q (\S+)", line).group(1).split(","))
+    return check_command(procfile_command(name))
 
 
 def compose_queues(service):
-    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]["command"]
-    return set(re.search(r"-Q (\S+)", command).group(1).split(","))
+    return check_command(compose_command(SERVICES[service]))
 
 
 def compose_worker_queues():
     """Every queue some compose worker group (not the urgent one) consumes."""
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    groups = [name for name in services if name.startswith("worker-") and name != "worker-urgent"]
+    groups = [name for name in SERVICES if name.startswith("worker-") and name != "worker-urgent"]
     return set().union(*(compose_queues(name) for name in groups))
 
 

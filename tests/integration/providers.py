@@ -4,8 +4,8 @@ circuit breakers and rate limits in the test Redis."""
 
 import contextlib
 
+from apps.common.redis_clients import redis_client
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.resilience import redis_client
 
 from ..worker import Worker, wait_until
 
@@ -15,7 +15,7 @@ TWILIO_TOKEN = "test-twilio-auth-token"
 
 
 def reset_resilience_state() -> None:
-    client = redis_client()
+    client = redis_client("circuits")
     keys = list(client.scan_iter("resilience:*"))
     if keys:
         client.delete(*keys)

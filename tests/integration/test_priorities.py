@@ -1,8 +1,6 @@
 """A critical send overtakes a flood of low ones, with the workers the Procfile runs."""
 
-import re
 import time
-from pathlib import Path
 
 import pytest
 from django.db.models import Count
@@ -10,21 +8,19 @@ from django.db.models import Count
 from apps.notifications.models import DirectSend, UserNotification
 from notifications_project.celery import app
 
+from ..ops.test_deployment_files import option, procfile_command, program_argv, worker_queue_list
 from ..worker import Worker, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
 LOW_SENDS = 5000
 BULK = 1000
 
 
 def procfile_worker(name: str) -> tuple[str, int]:
     """The queues and concurrency of a Procfile worker line, defaults expanded."""
-    line = next(line for line in PROCFILE.read_text().splitlines() if line.startswith(f"{name}:"))
-    queues = re.search(r"-Q (\S+)", line).group(1)
-    concurrency = re.search(r"--concurrency=\$\{\w+:-(\d+)\}", line).group(1)
-    return queues, int(concurrency)
+    argv = program_argv(procfile_command(name))
+    return ",".join(worker_queue_list(argv)), int(option(argv, "--concurrency"))
 
 
 def other_workers() -> list[str]:

@@ -12,8 +12,8 @@ from ..worker import ROOT
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def wait_ready(*args, timeout=60):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test"}
+def wait_ready(*args, timeout=60, env=None):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test", **(env or {})}
     return subprocess.run(
         [sys.executable, "scripts/wait_ready.py", *args],
         cwd=ROOT,
@@ -36,3 +36,13 @@ def test_not_ready_without_a_web(celery_worker):
     result = wait_ready("--url", "http://127.0.0.1:1", "--timeout", "3")
     assert result.returncode == 1
     assert "NOT ready" in result.stdout and "/health/" in result.stdout
+
+
+def test_waits_on_the_port_the_procfile_web_binds(live_server, celery_worker):
+    """The Procfile's web binds ${WEB_PORT:-8000} (honcho sets PORT for every process,
+    so PORT is not the web's)."""
+    port = live_server.url.rsplit(":", 1)[1]
+    assert "${WEB_PORT:-8000}" in (ROOT / "Procfile").read_text().split("\n", 1)[0]
+    result = wait_ready("--timeout", "30", env={"WEB_PORT": port, "PORT": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Web inbox: http://127.0.0.1:{port}/inbox/" in result.stdout

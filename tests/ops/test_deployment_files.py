@@ -1,8 +1,15 @@
 """docker-compose.yml and the Procfile: no container engine runs here, so these check
-the file's structure and that every command it runs exists in the project."""
+the file's structure and that every command it runs exists in the project. A worker's
+-Q list is never spelled out: it is `$(python -m notifications_project.queues <group>)`,
+which these tests run, so each process consumes exactly the queues derived from the
+priorities."""
 
+import functools
 import importlib
+import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,11 +17,58 @@ import yaml
 from django.conf import settings
 from django.core.management import get_commands
 
+from notifications_project.queues import worker_queues
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = {name: service for name, service in SERVICES.items() if service.get("image") == "notification-service"}
 QUEUES = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+URGENT_QUEUES = {name for name in QUEUES if name.endswith((".critical", ".high"))}
+DERIVED = re.compile(r"\$\(python -m notifications_project\.queues (?P<group>[\w-]+)\)")
+PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+
+
+def compose_command(service: dict) -> str:
+    """The command as compose runs it: `$$` is compose's escape for a literal `$`."""
+    return service["command"].replace("$$", "$")
+
+
+def procfile_command(name: str) -> str:
+    """The command as the shell runs it, `${NAME:-default}` taken at its default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", PROCFILE[name])
+
+
+@functools.cache
+def derived_queues(group: str) -> tuple[str, ...]:
+    """What the substitution prints, run for real (a fresh process, no Django settings)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "notifications_project.queues", group],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tuple(result.stdout.strip().split(","))
+
+
+def program_argv(command: str) -> list[str]:
+    """The argv of the program a command runs, inside `sh -c '...'` and `exec`."""
+    words = shlex.split(command)
+    if words[:2] == ["sh", "-c"]:
+        words = shlex.split(words[2])
+    return words[1:] if words[0] == "exec" else words
+
+
+def worker_queue_list(argv) -> list[str]:
+    """The queues a `celery worker` argv consumes, in the order it polls them."""
+    value = option(argv, "-Q", "--queues")
+    derived = DERIVED.fullmatch(value or "")
+    assert derived, f"-Q {value!r}: spell no queue names, use $(python -m notifications_project.queues <group>)"
+    queues = list(derived_queues(derived["group"]))
+    assert queues == worker_queues(derived["group"])
+    return queues
 
 
 def import_target(target: str):
@@ -47,6 +101,8 @@ def check_command(command: str) -> set[str]:
         else:
             commands[-1].append(word)
     for argv in commands:
+        if argv[0] == "exec":  # the shell hands its process over (signals reach the program)
+            argv = argv[1:]
         if argv[0] == "sh":
             script = ROOT / argv[1]
             assert script.is_file(), f"{script} is missing"
@@ -60,9 +116,10 @@ def check_command(command: str) -> set[str]:
             app_module = option(argv, "-A", "--app")
             assert import_target(f"{app_module}.celery:app").main == "notifications_project"
             if "worker" in argv:
-                consumed = set(option(argv, "-Q", "--queues").split(","))
-                assert consumed <= QUEUES, f"unknown queues {consumed - QUEUES}"
-                queues |= consumed
+                consumed = worker_queue_list(argv)
+                assert len(consumed) == len(set(consumed)), f"a queue named twice in {command!r}"
+                assert set(consumed) <= QUEUES, f"unknown queues {set(consumed) - QUEUES}"
+                queues |= set(consumed)
             elif "beat" in argv:
                 assert import_target(option(argv, "--scheduler", "-S"))
             else:
@@ -86,7 +143,7 @@ def check_command(command: str) -> set[str]:
 
 def test_compose_has_every_process_and_its_backing_services():
     assert {"web", "beat", "flower", "postgres", "redis", "mailpit", "migrate"} <= set(SERVICES)
-    workers = [name for name, service in APP_SERVICES.items() if " worker " in service["command"]]
+    workers = [name for name, service in APP_SERVICES.items() if " worker " in compose_command(service)]
     assert len(workers) >= 3, "workers are split by queue group"
 
 
@@ -112,12 +169,24 @@ def test_app_services_share_one_block():
 def test_every_command_exists_and_every_queue_has_a_worker():
     consumed = set()
     for service in APP_SERVICES.values():
-        consumed |= check_command(service["command"])
+        consumed |= check_command(compose_command(service))
     assert consumed == QUEUES, f"queues nobody consumes: {QUEUES - consumed}"
 
 
+def test_compose_workers_consume_their_groups_derived_queues():
+    groups = {"worker-fanout": "fanout", "worker-channels": "channels", "worker-maintenance": "maintenance"}
+    groups["worker-urgent"] = "urgent"
+    workers = {name for name in APP_SERVICES if name.startswith("worker")}
+    assert workers == set(groups)
+    for name, group in groups.items():
+        consumed = check_command(compose_command(SERVICES[name]))
+        assert consumed == set(worker_queues(group)), name
+    # The three groups split the queues between them; the urgent worker doubles the top two priorities.
+    assert check_command(compose_command(SERVICES["worker-urgent"])) == URGENT_QUEUES
+
+
 def test_exactly_one_beat():
-    beats = [name for name, service in APP_SERVICES.items() if " beat " in service["command"]]
+    beats = [name for name, service in APP_SERVICES.items() if " beat " in compose_command(service)]
     assert beats == ["beat"]
     assert SERVICES["beat"]["deploy"]["replicas"] == 1
 
@@ -156,7 +225,7 @@ def test_the_proxy_sends_the_stream_to_the_stream_process_and_the_rest_to_the_we
 def test_worker_healthchecks_ping_their_own_worker():
     for name, service in APP_SERVICES.items():
         if name.startswith("worker"):
-            worker_name = option(shlex.split(service["command"]), "-n")
+            worker_name = option(program_argv(compose_command(service)), "-n")
             assert worker_name == f"{service['environment']['WORKER_NAME']}@%h", name
             assert "inspect ping" in service["healthcheck"]["test"][1]
 
@@ -166,10 +235,14 @@ def test_flower_requires_basic_auth():
 
 
 def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
-    processes = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     # The four the contract names, and a worker only for urgent (critical, high) queues.
-    assert set(processes) == {"web", "worker", "worker_urgent", "beat", "flower"}
+    assert set(PROCFILE) == {"web", "worker", "worker_urgent", "beat", "flower"}
     consumed = set()
-    for command in processes.values():
-        consumed |= check_command(command.replace("${PORT:-8000}", "8000").replace("${WORKER_CONCURRENCY:-2}", "2"))
+    for name in PROCFILE:
+        consumed |= check_command(procfile_command(name))
     assert consumed == QUEUES
+
+
+def test_procfile_workers_consume_every_queue_and_the_urgent_ones():
+    assert check_command(procfile_command("worker")) == QUEUES
+    assert check_command(procfile_command("worker_urgent")) == URGENT_QUEUES

@@ -3,16 +3,16 @@
 import pytest
 
 from apps.common.channels import Channel
+from apps.common.redis_clients import redis_client
 from apps.events.models import EventType
 from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
-from apps.scheduling.locks import redis_client
 
 
 @pytest.fixture(autouse=True)
 def no_periodic_locks():
     """Slot locks outlive a test (they expire on their own); each test starts without."""
-    client = redis_client()
+    client = redis_client("locks")
     for key in client.scan_iter("periodic:*"):
         client.delete(key)
     yield

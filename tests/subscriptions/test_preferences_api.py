@@ -3,7 +3,7 @@
 import pytest
 
 from apps.events.models import EventType
-from apps.subscriptions.models import Preference
+from apps.subscriptions.models import Preference, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +112,32 @@ def test_a_user_can_be_created_with_preferences(alerts, api_key_client):
     response = service.post("/api/v1/users/", bad, format="json")
     assert response.status_code == 400 and "preferences" in response.json()["error"]["details"]
     assert not get_user_model().objects.filter(username="second").exists()
+
+
+def test_services_choose_for_people_what_people_may_not_choose_themselves(
+    alerts, make_user, client_for, api_key_client
+):
+    """build.failed is not self-service: the person's PUT is refused, the service's is
+    not, and the row it makes stays the service's (the person may switch it back on)."""
+    user = make_user()
+    choice = {"subscriptions": [{"event_type": "build.failed", "channel": "sms", "enabled": True}]}
+    refused = client_for(user).put("/api/v1/preferences/", choice, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert not Subscription.objects.filter(user=user, channel="sms").exists()
+
+    service = api_key_client(["users:write"])
+    assert service.put(f"/api/v1/users/{user.pk}/preferences/", choice, format="json").status_code == 200
+    row = Subscription.objects.get(user=user, channel="sms")
+    assert (row.enabled, row.origin) == (True, "service")
+    off = {"subscriptions": [{"event_type": "build.failed", "channel": "sms", "enabled": False}]}
+    on = {"subscriptions": [{"event_type": "build.failed", "channel": "sms", "enabled": True}]}
+    assert client_for(user).put("/api/v1/preferences/", off, format="json").status_code == 200
+    assert client_for(user).put("/api/v1/preferences/", on, format="json").status_code == 200
+
+    created = service.post(
+        "/api/v1/users/",
+        {"username": "newbie", "email": "newbie@example.com", "preferences": choice},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert Subscription.objects.get(user_id=created.json()["id"], channel="sms").origin == "service"

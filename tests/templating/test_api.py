@@ -81,7 +81,9 @@ def test_admin_restores_a_version_and_previews(client, make_user):
     staff.save(update_fields=["is_staff", "is_superuser"])
     browser = Client()
     browser.force_login(staff)
-    response = browser.get(f"/admin/templating/notificationtemplate/{template_id}/restore/{first.pk}/")
+    restore = f"/admin/templating/notificationtemplate/{template_id}/restore/{first.pk}/"
+    assert browser.get(restore).status_code == 200  # the confirmation page
+    response = browser.post(restore)
     assert response.status_code == 302
     template.refresh_from_db()
     assert (template.current_version.number, template.current_version.subject) == (3, "first {{ data.name }}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import redis_client
+from apps.common.redis_clients import redis_client
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -63,7 +63,7 @@ class CircuitBreaker:
         self.name = name
         self.threshold = threshold
         self.cooldown = cooldown
-        self.client = client or redis_client()
+        self.client = client or redis_client("circuits")
         prefix = f"resilience:circuit:{name}"
         self.failures_key = f"{prefix}:failures"
         self.opened_until_key = f"{prefix}:opened_until"

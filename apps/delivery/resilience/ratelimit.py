@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import redis_client
+from apps.common.redis_clients import redis_client
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, tokens wanted.
 # Returns {granted, seconds until the rest would be available (string)}.
@@ -48,7 +48,7 @@ class TokenBucket:
         self.key = f"resilience:bucket:{name}"
         self.rate = float(rate)
         self.capacity = max(1.0, float(capacity if capacity is not None else rate))
-        self.client = client or redis_client()
+        self.client = client or redis_client("rate_limits")
         self._script = self.client.register_script(TAKE_TOKENS)
 
     def take(self, wanted: int) -> Grant:

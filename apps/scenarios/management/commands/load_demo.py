@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.services import user_create
@@ -8,7 +9,8 @@ from apps.events.models import EventType
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.scenarios.models import Scenario
 from apps.scenarios.services import scenario_create
-from apps.subscriptions.models import Subscription
+from apps.subscriptions.selectors import subscription_list
+from apps.subscriptions.services import subscription_create
 
 DEMO_PASSWORD = "demo-password"
 # username → (email, staff, {event type: enabled} on the in-app channel)
@@ -23,8 +25,14 @@ DEMO_USERS = {
 class Command(BaseCommand):
     help = "Load demo users, subscriptions and a scenario. Safe to run again."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # The demo's staff account has a published password: never on a real deployment.
+        if not settings.DEBUG:
+            raise CommandError("load_demo only runs with DEBUG=true: it creates a staff account with a known password.")
+        self._load()
+
+    @transaction.atomic
+    def _load(self):
         User = get_user_model()
         for username, (email, staff, subscriptions) in DEMO_USERS.items():
             user = User.objects.filter(username=username).first()
@@ -34,12 +42,9 @@ class Command(BaseCommand):
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
             for key, enabled in subscriptions.items():
-                Subscription.objects.get_or_create(
-                    user=user,
-                    event_type=EventType.objects.get(key=key),
-                    channel=Channel.IN_APP,
-                    defaults={"enabled": enabled},
-                )
+                event_type = EventType.objects.get(key=key)
+                if not subscription_list(user=user).filter(event_type=event_type, channel=Channel.IN_APP).exists():
+                    subscription_create(user=user, event_type=event_type, channel=Channel.IN_APP, enabled=enabled)
         alice = User.objects.get(username="alice")
         if not Scenario.objects.filter(owner=alice, name="Checkout smoke test").exists():
             scenario_create(owner=alice, name="Checkout smoke test", description="Demo scenario.")

@@ -1,0 +1,76 @@
+"""The Celery queues and the worker groups that consume them, derived from the
+priorities (apps/common/priorities.py) so that the settings, the Procfile and
+docker-compose.yml cannot disagree.
+
+    python -m notifications_project.queues <group>
+
+prints the group's queues as one comma-separated `-Q` list, highest priority first: a
+worker polls its queues in the listed order (the broker's queue_order_strategy is
+`priority`), so within one worker critical work is taken before high, normal and low.
+
+Pure Python, no Django: the settings import it, and the command runs before any
+process has set Django up.
+"""
+
+import argparse
+import sys
+from typing import NamedTuple
+
+from apps.common.priorities import NORMAL, PRIORITIES, URGENT, priority_queues
+
+CHANNELS = ("in_app", "email", "sms", "push", "webhook", "log")
+FANOUT = "fanout"
+# Work of these kinds has a queue per priority: `<kind>.<priority>`, normal keeps the plain name.
+PRIORITISED_KINDS = (FANOUT, *CHANNELS)
+# Queues without priorities: tasks routed nowhere else, and beat's periodic jobs.
+DEFAULT, MAINTENANCE = "default", "maintenance"
+
+
+class Group(NamedTuple):
+    """What one kind of worker consumes."""
+
+    kinds: tuple[str, ...]  # whose `<kind>.<priority>` queues it takes
+    priorities: tuple[str, ...]  # at these priorities
+    normal: tuple[str, ...]  # its queues at normal priority, in the order it polls them
+
+
+GROUPS = {
+    # Everything, in one worker (the Procfile's development worker).
+    "all": Group(PRIORITISED_KINDS, PRIORITIES, (DEFAULT, FANOUT, MAINTENANCE, *CHANNELS)),
+    # Only critical and high work: a backlog of low-priority sends never queues in front of it.
+    "urgent": Group(PRIORITISED_KINDS, URGENT, ()),
+    "fanout": Group((FANOUT,), PRIORITIES, (FANOUT, DEFAULT)),
+    "channels": Group(CHANNELS, PRIORITIES, CHANNELS),
+    "maintenance": Group((), PRIORITIES, (MAINTENANCE,)),
+    # One channel's own worker, so a slow provider holds up nothing else.
+    **{channel: Group((channel,), PRIORITIES, (channel,)) for channel in CHANNELS},
+}
+
+
+def declared_queues() -> list[str]:
+    """Every queue there is (settings.CELERY_TASK_QUEUES), the plain ones first."""
+    others = [priority for priority in PRIORITIES if priority != NORMAL]
+    return [DEFAULT, FANOUT, MAINTENANCE, *CHANNELS, *priority_queues(PRIORITISED_KINDS, others)]
+
+
+def worker_queues(group: str) -> list[str]:
+    """The queues a worker of `group` consumes, in the order it polls them."""
+    kinds, priorities, normal = GROUPS[group]
+    queues = []
+    for priority in priorities:
+        queues += normal if priority == NORMAL else priority_queues(kinds, [priority])
+    return queues
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m notifications_project.queues", description="Print a worker group's -Q list."
+    )
+    parser.add_argument("group", choices=list(GROUPS))
+    args = parser.parse_args(argv)
+    print(",".join(worker_queues(args.group)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""What an event or a send becomes: the fan-out, its outbox relay, the locale of its
+texts and the channels quiet hours hold."""
+
+from .environment import env
+
+FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
+# An event whose fan-out made no progress for this long is re-driven by the relay.
+OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
+OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
+
+# Templates fall back from the person's locale to its language, then to this.
+NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
+# Channels held during quiet hours (in-app is never held).
+QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])
