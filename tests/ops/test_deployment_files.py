@@ -130,6 +130,8 @@ def check_command(command: str) -> set[str]:
             assert callable(import_target(argv[1]))
             assert (ROOT / "gunicorn.conf.py").is_file()
             continue
+        if argv[:3] == ["python", "-m", "uvicorn"]:
+            argv = argv[2:]  # the Procfile's form: the virtualenv's interpreter, like manage.py
         if argv[0] == "uvicorn":
             assert callable(import_target(argv[1]))
             continue
