@@ -45,6 +45,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Notifications for people (inbox, subscriptions) and for services (events, sends).",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
+    # /api/docs/ and /api/redoc/ load their scripts from our static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.

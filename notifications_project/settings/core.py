@@ -13,6 +13,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and Redoc as static files of our own: the docs work offline and under a CSP.
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "django_celery_beat",
     "templated_mail",
@@ -34,6 +36,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.ops.correlation.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (gunicorn, uvicorn): no proxy needed for /static/.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
