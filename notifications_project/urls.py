@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     path("", include("apps.ops.urls")),
+    path("", include("apps.mailcatcher.urls")),
     path("", include("apps.inbox.urls")),
     path("api/v1/", include("apps.inbox.api_urls")),
 ]
