@@ -1,6 +1,6 @@
 """Django itself: the installed apps, middleware, URLs, templates, language and static files."""
 
-from .environment import BASE_DIR
+from .environment import BASE_DIR, env
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -78,4 +78,5 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the files WhiteNoise serves when DEBUG is off.
+STATIC_ROOT = BASE_DIR / env("STATIC_ROOT", default="staticfiles")
