@@ -4,7 +4,7 @@ so the browser, with everything but the loopback blocked, never even tries elsew
 
 import pytest
 
-from .browser import offline_page  # noqa: F401 (fixture)
+from .offline_browser import offline_page  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

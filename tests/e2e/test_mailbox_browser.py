@@ -16,7 +16,7 @@ from apps.delivery.models import Delivery, DeliveryStatus
 from ..integration.providers import FINAL, provider_worker, wait_for_status
 from ..mailcatcher.process import CatcherProcess
 from ..worker import wait_until
-from .browser import offline_page  # noqa: F401 (fixture)
+from .offline_browser import offline_page  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
