@@ -26,6 +26,7 @@ APP_SERVICES = {name: service for name, service in SERVICES.items() if service.g
 QUEUES = {queue.name for queue in settings.CELERY_TASK_QUEUES}
 URGENT_QUEUES = {name for name in QUEUES if name.endswith((".critical", ".high"))}
 DERIVED = re.compile(r"\$\(python -m notifications_project\.queues (?P<group>[\w-]+)\)")
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
 
 
@@ -238,7 +239,7 @@ def test_flower_requires_basic_auth():
 
 def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
     # The four the contract names, and a worker only for urgent (critical, high) queues.
-    assert set(PROCFILE) == {"web", "worker", "worker_urgent", "beat", "flower"}
+    assert set(PROCFILE) == {"web", "worker", "worker_urgent", "beat", "flower", "mailcatcher"}
     consumed = set()
     for name in PROCFILE:
         consumed |= check_command(procfile_command(name))
@@ -248,3 +249,23 @@ def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
 def test_procfile_workers_consume_every_queue_and_the_urgent_ones():
     assert check_command(procfile_command("worker")) == QUEUES
     assert check_command(procfile_command("worker_urgent")) == URGENT_QUEUES
+
+
+def test_each_mail_catcher_listens_where_its_email_url_points():
+    """make run: the Procfile's catcher at the default EMAIL_URL; compose: mailpit's SMTP
+    port (1025, its default) at the app services' EMAIL_URL, its web UI on loopback only."""
+    from urllib.parse import urlsplit
+
+    assert procfile_command("mailcatcher") == "python manage.py mailcatcher"
+    source = (ROOT / "notifications_project" / "settings" / "channels.py").read_text()
+    default_email = urlsplit(re.search(r'env\.email_url\("EMAIL_URL", default="([^"]+)"\)', source)[1])
+    assert (default_email.hostname, default_email.port) == ("127.0.0.1", 1025)
+    example = dict(re.findall(r"^(EMAIL_URL|MAIL_CATCHER_HOST|MAIL_CATCHER_PORT)=(.*)$", ENV_EXAMPLE, re.MULTILINE))
+    assert urlsplit(example["EMAIL_URL"]).hostname == example["MAIL_CATCHER_HOST"] == default_email.hostname
+    assert urlsplit(example["EMAIL_URL"]).port == int(example["MAIL_CATCHER_PORT"]) == default_email.port
+    assert (settings.MAIL_CATCHER_HOST, settings.MAIL_CATCHER_PORT) == ("127.0.0.1", 1025)
+
+    compose_email = urlsplit(COMPOSE["x-app-env"]["EMAIL_URL"])
+    assert (compose_email.hostname, compose_email.port) == ("mailpit", 1025)
+    assert "mailcatcher" not in " ".join(compose_command(s) for s in APP_SERVICES.values())
+    assert SERVICES["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
