@@ -1,0 +1,56 @@
+/* The inbox's service worker: shows what the service pushes (title, body, url) and
+   opens the url when the notification is clicked. Scope: /inbox/. */
+"use strict";
+
+// Only http(s) links, on this site or another; anything else (javascript:, data:)
+// opens the inbox instead.
+function safeUrl(value) {
+  var fallback = new URL("/inbox/", self.location.origin).href;
+  if (typeof value !== "string" || !value) {
+    return fallback;
+  }
+  try {
+    var url = new URL(value, self.location.origin);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : fallback;
+  } catch (error) {
+    return fallback;
+  }
+}
+
+function payloadOf(event) {
+  if (!event.data) {
+    return {};
+  }
+  try {
+    return event.data.json();
+  } catch (error) {
+    return { body: event.data.text() };
+  }
+}
+
+self.addEventListener("install", function () {
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(self.clients.claim());
+});
+
+self.addEventListener("push", function (event) {
+  var payload = payloadOf(event);
+  var title = typeof payload.title === "string" && payload.title ? payload.title : "New notification";
+  var options = {
+    body: typeof payload.body === "string" ? payload.body : "",
+    data: { url: safeUrl(payload.url) },
+  };
+  if (payload.notification_id) {
+    options.tag = "notification-" + payload.notification_id; // a re-sent push replaces, not repeats
+  }
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = safeUrl(event.notification.data && event.notification.data.url);
+  event.waitUntil(self.clients.openWindow(url));
+});
