@@ -76,6 +76,14 @@
   }
   button.hidden = false;
   pushStatus.textContent = "Push notifications are off in this browser.";
+  navigator.serviceWorker.getRegistration(button.dataset.scope)
+    .then(function (registration) { return registration ? registration.pushManager.getSubscription() : null; })
+    .then(function (subscription) {
+      if (subscription) {
+        pushStatus.textContent = "Push notifications are on in this browser.";
+      }
+    })
+    .catch(function () { /* the button still works */ });
 
   button.addEventListener("click", function () {
     button.disabled = true;

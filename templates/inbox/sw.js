@@ -43,8 +43,11 @@ self.addEventListener("push", function (event) {
     body: typeof payload.body === "string" ? payload.body : "",
     data: { url: safeUrl(payload.url) },
   };
-  if (payload.notification_id) {
-    options.tag = "notification-" + payload.notification_id; // a re-sent push replaces, not repeats
+  // A re-sent push replaces its notification instead of showing it twice.
+  if (typeof payload.tag === "string" && payload.tag) {
+    options.tag = payload.tag;
+  } else if (payload.notification_id) {
+    options.tag = "notification-" + payload.notification_id;
   }
   event.waitUntil(self.registration.showNotification(title, options));
 });

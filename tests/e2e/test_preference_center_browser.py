@@ -288,7 +288,7 @@ def test_push_opt_in_registers_the_browser_and_the_service_worker_shows_the_push
     deliver_to_service_worker(cdp, registrations, live_server.url, plaintext)
     [shown] = wait_until(lambda: page.evaluate(NOTIFICATIONS), message="the notification to be shown")
     assert shown["title"] == message["title"] and shown["body"] == message["body"]
-    assert shown["tag"] == f"notification-{message['notification_id']}"
+    assert shown["tag"] == (message.get("tag") or f"notification-{message['notification_id']}")
     expected_url = message["url"] or "/inbox/"
     assert shown["url"] == (expected_url if "://" in expected_url else f"{live_server.url}{expected_url}")
     screenshot(page, "preference-center-push-on.png")
