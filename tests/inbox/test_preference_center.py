@@ -185,3 +185,39 @@ def test_the_push_button_carries_the_vapid_key_and_the_api_address(signed_in, se
     assert f'data-vapid-key="{settings.VAPID_PUBLIC_KEY}"' in page
     assert 'data-register-url="/api/v1/push-subscriptions/"' in page
     assert 'data-worker-url="/inbox/sw.js"' in page and 'data-scope="/inbox/"' in page
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mute_until": "2026-13-45T99:99"},
+        {"subscription": ["no-separator"]},
+        {"subscription": ["scenario.created:carrier-pigeon"]},
+        {"muted_channels": ["in_app"]},
+        {"quiet_start": "ab:cd", "quiet_end": "\x00"},
+        {"timezone": "x" * 10_000},
+        {"digest": ""},
+    ],
+)
+def test_hostile_input_gets_a_400_never_a_500(signed_in, alice, event_types, fields):
+    response = signed_in.post(URL, form(**fields))
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
+    assert not Preference.objects.filter(user=alice).exists()
+    assert not Subscription.objects.filter(user=alice).exists()
+
+
+def test_too_many_fields_get_the_error_envelope(signed_in, alice, event_types):
+    response = signed_in.post(URL, form(subscription=[f"scenario.created:{n}" for n in range(1001)]))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
+    assert not Subscription.objects.filter(user=alice).exists()
+
+
+@pytest.mark.parametrize(
+    ("local", "zone"),
+    [("0001-01-01T00:00", "Pacific/Kiritimati"), ("9999-12-31T23:59", "Etc/GMT+12")],  # past year 1 / 9999 in UTC
+)
+def test_a_pause_at_the_ends_of_the_calendar_never_breaks_the_page(signed_in, event_types, local, zone):
+    response = signed_in.post(URL, form(mute_until=local, timezone=zone))
+    assert response.status_code in (302, 400)
+    assert signed_in.get(URL).status_code == 200
