@@ -3,24 +3,25 @@
 The page does not validate or write anything itself: a POST becomes the body a
 PUT /api/v1/preferences/ would send (PreferencesInput checks it, preference_update
 writes it), so the page and the API cannot drift apart. This module only reads the
-person's current state for the form and turns the form's fields into that body."""
+person's current state as GET /api/v1/preferences/ answers it, and turns the
+form's fields into that body."""
 
+import contextlib
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.events.selectors import event_type_list
 from apps.subscriptions.models import DigestFrequency
+from apps.subscriptions.preferences_api import preferences_output
 from apps.subscriptions.selectors import preference_get, subscription_channel_list
 
 # The channels a person chooses on the page. The server log is the operators' channel:
 # a person's choices about it (made through the API) are kept as they are.
 PAGE_CHANNELS = [Channel.IN_APP, Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.WEBHOOK]
 MUTABLE_CHANNELS = [c for c in PAGE_CHANNELS if c != Channel.IN_APP]  # the inbox itself is never muted
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
 @cache
@@ -44,7 +45,7 @@ class FormState:
 
     subscriptions: set[str] = field(default_factory=set)  # toggle names that are on
     muted_channels: list[str] = field(default_factory=list)
-    mute_until: str = ""  # local wall-clock time, DATETIME_LOCAL
+    mute_until: str = ""  # local wall-clock time, as datetime-local shows it
     quiet_start: str = ""
     quiet_end: str = ""
     timezone: str = "UTC"
@@ -56,21 +57,28 @@ def saved_toggles(*, user) -> dict[str, bool]:
     return {toggle_name(s.event_type.key, s.channel): s.enabled for s in subscription_channel_list(user=user)}
 
 
+def _local(moment: datetime, zone: str) -> str:
+    """As <input type="datetime-local"> shows it (isoformat: strftime's %Y drops the
+    zeros of years before 1000)."""
+    # A pause at the very end of the calendar has no local time there: shown in UTC.
+    with contextlib.suppress(OverflowError):
+        moment = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    return moment.replace(tzinfo=None).isoformat(timespec="minutes")
+
+
 def saved_state(*, user) -> FormState:
-    preference = preference_get(user=user)
-    profile = Profile.objects.filter(user=user).first()
-    zone = profile.timezone if profile and profile.timezone else "UTC"
-    mute_until = ""
-    if preference.mute_until:
-        mute_until = preference.mute_until.astimezone(zoneinfo.ZoneInfo(zone)).strftime(DATETIME_LOCAL)
+    """What GET /api/v1/preferences/ answers, in the form's terms."""
+    saved = preferences_output(user)
+    zone = saved["timezone"] or "UTC"
+    quiet = saved["quiet_hours"] or {"start": "", "end": ""}
     return FormState(
-        subscriptions={name for name, enabled in saved_toggles(user=user).items() if enabled},
-        muted_channels=list(preference.muted_channels),
-        mute_until=mute_until,
-        quiet_start=preference.quiet_start.strftime("%H:%M") if preference.quiet_start else "",
-        quiet_end=preference.quiet_end.strftime("%H:%M") if preference.quiet_end else "",
+        subscriptions={toggle_name(s["event_type"], s["channel"]) for s in saved["subscriptions"] if s["enabled"]},
+        muted_channels=list(saved["muted_channels"]),
+        mute_until=_local(datetime.fromisoformat(saved["mute_until"]), zone) if saved["mute_until"] else "",
+        quiet_start=quiet["start"],
+        quiet_end=quiet["end"],
         timezone=zone,
-        digest=preference.digest,
+        digest=saved["digest"],
     )
 
 

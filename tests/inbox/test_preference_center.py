@@ -221,3 +221,10 @@ def test_a_pause_at_the_ends_of_the_calendar_never_breaks_the_page(signed_in, ev
     response = signed_in.post(URL, form(mute_until=local, timezone=zone))
     assert response.status_code in (302, 400)
     assert signed_in.get(URL).status_code == 200
+
+
+def test_a_pause_set_through_the_api_at_year_one_shows_in_a_zone_behind_utc(signed_in, alice, event_types):
+    Preference.objects.create(user=alice, mute_until=datetime(1, 1, 1, tzinfo=UTC))
+    Profile.objects.filter(user=alice).update(timezone="America/New_York")
+    page = signed_in.get(URL)
+    assert page.status_code == 200 and 'id="mute_until" value="0001-01-01T00:00"' in page.content.decode()
