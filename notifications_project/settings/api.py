@@ -6,6 +6,8 @@ from .environment import env
 # Bodies larger than this answer 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)
 EVENT_DATA_MAX_BYTES = env.int("EVENT_DATA_MAX_BYTES", default=64 * 1024)
+# How deep an event's `data` may nest (a flat object is 1).
+EVENT_DATA_MAX_DEPTH = env.int("EVENT_DATA_MAX_DEPTH", default=10)
 # Request bodies: JSON nested deeper than this is refused with 400 (apps/common/parsers.py).
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 
@@ -15,7 +17,7 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.common.auth.ApiKeyAuthentication",
-        "apps.common.auth.PersonTokenAuthentication",
+        "apps.accounts.auth.PersonTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -44,7 +46,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "DESCRIPTION": "Notifications for people (inbox, subscriptions) and for services (events, sends).",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "apps.common.channels.Channel",
+        # One schema name for the priority choices (sends and event types).
+        "PriorityEnum": "apps.common.priorities.PRIORITY_CHOICES",
+    },
 }
 
 # Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.
