@@ -2,11 +2,12 @@
    opens the url when the notification is clicked. Scope: /inbox/. */
 "use strict";
 
-// Only http(s) links, on this site or another; anything else (javascript:, data:)
-// opens the inbox instead.
+// The service's link rule (apps/common/links.py), again at the last step: http(s) or a
+// path on this site. Anything else (javascript:, data:, //other-host, backslashes,
+// whitespace or control characters) opens the inbox instead.
 function safeUrl(value) {
   var fallback = new URL("/inbox/", self.location.origin).href;
-  if (typeof value !== "string" || !value) {
+  if (typeof value !== "string" || !value || /[\s\u0000-\u001f\u007f\\]/.test(value) || value.startsWith("//")) {
     return fallback;
   }
   try {

@@ -28,8 +28,8 @@ from django.db import connections
 from apps.accounts.models import Profile, PushSubscription
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.events.services import event_publish
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Preference, Subscription
 
 from ..http_receiver import Answer, Receiver
@@ -293,10 +293,12 @@ def test_push_opt_in_registers_the_browser_and_the_service_worker_shows_the_push
     assert shown["url"] == (expected_url if "://" in expected_url else f"{live_server.url}{expected_url}")
     screenshot(page, "preference-center-push-on.png")
 
-    # A push whose url is not http(s) opens the inbox instead.
-    hostile = {"title": "Click me", "body": "", "url": "javascript:alert(document.cookie)", "notification_id": 0}
-    deliver_to_service_worker(cdp, registrations, live_server.url, json.dumps(hostile).encode())
-    wait_until(lambda: len(page.evaluate(NOTIFICATIONS)) == 2, message="the second notification")
-    [clicked] = [n for n in page.evaluate(NOTIFICATIONS) if n["title"] == "Click me"]
-    assert clicked["url"] == f"{live_server.url}/inbox/"
+    # A push whose url breaks the link rule opens the inbox instead.
+    hostile = ["javascript:alert(document.cookie)", "//evil.example/x", "/\\evil.example", " javascript:alert(1)"]
+    for number, url in enumerate(hostile, start=1):
+        payload = {"title": f"Hostile {number}", "body": "", "url": url, "tag": f"hostile-{number}"}
+        deliver_to_service_worker(cdp, registrations, live_server.url, json.dumps(payload).encode())
+    wait_until(lambda: len(page.evaluate(NOTIFICATIONS)) == 1 + len(hostile), message="the hostile notifications")
+    opened = {n["title"]: n["url"] for n in page.evaluate(NOTIFICATIONS) if n["title"].startswith("Hostile")}
+    assert opened == {f"Hostile {n}": f"{live_server.url}/inbox/" for n in range(1, len(hostile) + 1)}
     context.close()

@@ -9,7 +9,7 @@ import pytest
 
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
-from apps.events.services import event_type_ensure
+from apps.events.event_types import event_type_ensure
 from apps.subscriptions.models import Preference, Subscription, SubscriptionOrigin
 
 pytestmark = pytest.mark.django_db

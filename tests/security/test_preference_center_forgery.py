@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from apps.common.channels import Channel
-from apps.events.services import event_type_ensure
+from apps.events.event_types import event_type_ensure
 from apps.subscriptions.models import Preference, Subscription, SubscriptionOptOut
 from apps.subscriptions.services import subscription_ensure
 
