@@ -65,6 +65,7 @@ def _page(request, *, event_types, state, errors=None, refusal="", status=200):
         "errors": errors or {},
         "refusal": refusal,
         "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        "quiet_channels": [labels[c] for c in settings.QUIET_HOURS_CHANNELS if c in labels],
     }
     return render(request, "inbox/preferences.html", context, status=status)
 

@@ -58,6 +58,12 @@ def test_lists_only_self_service_types_each_channel_a_labelled_toggle(signed_in,
         assert f'id="digest-{value}" value="{value}"' in page
 
 
+def test_the_quiet_hours_hint_names_the_channels_that_wait(signed_in, settings):
+    settings.QUIET_HOURS_CHANNELS = ["email", "webhook"]
+    page = signed_in.get(URL).content.decode()
+    assert '<p class="hint" id="quiet-hint">Email, Webhook wait until the quiet hours end' in page
+
+
 def test_the_inbox_header_links_to_it(signed_in):
     page = signed_in.get("/inbox/").content.decode()
     assert f'<a href="{URL}" id="preferences-link">Preferences</a>' in page
