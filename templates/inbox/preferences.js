@@ -24,6 +24,13 @@
       var input = document.getElementById(box.dataset.field);
       if (input) {
         input.setAttribute("aria-invalid", messages.length ? "true" : "false");
+        var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id !== box.id;
+        });
+        if (messages.length) {
+          described.push(box.id);
+        }
+        input.setAttribute("aria-describedby", described.join(" "));
       }
     });
   }

@@ -196,6 +196,31 @@ def test_quiet_hours_and_time_zone_saved_by_the_plain_form_and_shown_back(chromi
     screenshot(page, "preference-center-quiet-hours.png")
 
 
+def test_with_javascript_errors_and_saves_are_announced_without_a_reload(chromium, live_server, make_user):
+    alice = make_user("alice")
+    page = new_page(chromium)
+    sign_in(page, live_server.url, "alice")
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+    page.get_by_label("End", exact=True).fill("07:00")
+    page.get_by_role("button", name="Save preferences").click()
+    page.locator("#error-quiet_start").get_by_text("This field is required.").wait_for()
+    start = page.get_by_label("Start", exact=True)
+    assert start.get_attribute("aria-invalid") == "true"
+    assert "error-quiet_start" in start.get_attribute("aria-describedby")
+    assert "could not be saved" in page.locator("#save-status").inner_text()
+    assert not Preference.objects.filter(user=alice).exists()
+
+    start.fill("23:00")
+    page.get_by_role("button", name="Save preferences").click()
+    page.wait_for_selector("#preferences-form[data-saved='1']")
+    assert page.locator("#save-status").inner_text() == "Preferences saved."
+    assert start.get_attribute("aria-invalid") == "false"
+    assert page.locator("#error-quiet_start").inner_text() == ""
+    assert page.evaluate("window.sameDocument") is True
+    assert str(Preference.objects.get(user=alice).quiet_start) == "23:00:00"
+
+
 # Replaces PushManager.prototype.subscribe only (see the module's docstring).
 SUBSCRIBE_STUB = """
 (() => {
