@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import preferences_views, views
 
 urlpatterns = [
     path(
@@ -11,6 +11,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", views.inbox_page, name="inbox-page"),
+    path("inbox/preferences/", preferences_views.preferences_page, name="inbox-preferences"),
+    path("inbox/sw.js", preferences_views.service_worker, name="inbox-service-worker"),
     path("inbox/read-all/", views.inbox_read_all, name="inbox-page-read-all"),
     path(
         "inbox/<int:notification_id>/<slug:action>/",
