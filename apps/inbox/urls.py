@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", views.inbox_page, name="inbox-page"),
     path("inbox/read-all/", views.inbox_read_all, name="inbox-page-read-all"),
+    # Before the generic item action: snoozing takes a choice of time.
+    path("inbox/<int:notification_id>/snooze/", views.inbox_item_snooze, name="inbox-page-item-snooze"),
     path(
         "inbox/<int:notification_id>/<slug:action>/",
         views.inbox_item_action,
