@@ -7,6 +7,9 @@ from apps.common.channels import Channel
 from apps.templating.context import event_context
 from apps.templating.render import Rendered, template_render
 
+from .models import DeliveryEvent
+from .services import delivery_history_record
+
 
 def render_delivery(delivery) -> Rendered:
     """Expects notification__user__profile and notification__event__event_type loaded
@@ -47,7 +50,18 @@ def stored_template_render(delivery) -> Rendered | None:
             event_type_id=key[0], channel=key[1], current_version__isnull=False
         ).exists()
         known = _stored_seen[key] = (exists, time.monotonic())
-    return render_delivery(delivery) if known[0] else None
+    if not known[0]:
+        return None
+    rendered = render_delivery(delivery)
+    if rendered.fallback_reason:
+        _fallback_record(delivery, rendered.fallback_reason)
+    return rendered
+
+
+def _fallback_record(delivery, reason: str) -> None:
+    """The operator's template failed or ran over its budget for this delivery: its
+    history says so (as a digest's does), and the default template was sent instead."""
+    delivery_history_record([DeliveryEvent(delivery=delivery, status="template_fallback", detail={"reason": reason})])
 
 
 def delivery_title_body(delivery) -> tuple[str, str]:

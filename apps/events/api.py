@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.channels import Channel
+from apps.common.event_data import EventDataField
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
@@ -95,7 +96,7 @@ class EventPublishApi(APIView):
         actor = serializers.PrimaryKeyRelatedField(
             queryset=get_user_model().objects.all(), required=False, allow_null=True
         )
-        data = serializers.DictField(required=False, default=dict)
+        data = EventDataField(required=False, default=dict)
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()

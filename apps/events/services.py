@@ -1,9 +1,9 @@
-import json
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+
+from apps.common.event_data import data_validate
 
 from .models import Event, EventType
 from .selectors import event_fanout_overdue_ids
@@ -68,8 +68,17 @@ def _enqueue_fan_out(event_id: int) -> None:
 
 
 def event_data_validate(data: dict) -> None:
-    if len(json.dumps(data)) > settings.EVENT_DATA_MAX_BYTES:
-        raise ValidationError({"data": f"Larger than {settings.EVENT_DATA_MAX_BYTES} bytes as JSON."})
+    """apps.common.event_data's bounds and link rule, for Python callers: one
+    ValidationError on `data` whose messages name the part ("url: ...")."""
+    try:
+        data_validate(data)
+    except ValidationError as exc:
+        messages = [
+            message if part == "data" else f"{part}: {message}"
+            for part, part_messages in exc.message_dict.items()
+            for message in part_messages
+        ]
+        raise ValidationError({"data": messages}) from exc
 
 
 def event_publish(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from apps.accounts.services import profile_ensure
 from apps.common.errors import error_response
@@ -47,11 +48,11 @@ def _lines_page(request, items):
     paginator = InboxLinePagination()
     paginator.page_size = PAGE_SIZE
     try:
-        lines = paginator.paginate_lines(items, request)
+        lines = paginator.paginate_lines(items, Request(request))
     except ValidationError:  # a mangled ?cursor= on a page: show the first page
         request.GET = request.GET.copy()
         request.GET.pop("cursor", None)
-        lines = paginator.paginate_lines(items, request)
+        lines = paginator.paginate_lines(items, Request(request))
     next_link = paginator.get_next_link()
     cursor = parse_qs(urlsplit(next_link).query).get("cursor", [None])[0] if next_link else None
     return lines, cursor

@@ -8,6 +8,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.links import link_or_empty
 from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema
 
@@ -25,13 +26,20 @@ class InboxActionOutput(serializers.Serializer):
     url = serializers.CharField(help_text="https:, http: or relative; an action with any other link is left out.")
 
 
+class LinkField(serializers.CharField):
+    """A stored link, shown only when it passes the link rule (rows older than the rule)."""
+
+    def to_representation(self, value):
+        return link_or_empty(value)
+
+
 class InboxItemOutput(serializers.Serializer):
     id = serializers.IntegerField()
     event_type = serializers.CharField(source="event.event_type.key")
     title = serializers.CharField()
     body = serializers.CharField()
     data = serializers.JSONField(source="effective_data")
-    url = serializers.CharField()
+    url = LinkField()
     is_read = serializers.BooleanField()
     read_at = serializers.DateTimeField(allow_null=True)
     is_archived = serializers.BooleanField()
@@ -57,7 +65,7 @@ def inbox_item_output(row: dict) -> dict:
         "title": row["title"],
         "body": row["body"],
         "data": row["effective_data"],
-        "url": row["url"],
+        "url": link_or_empty(row["url"]),
         "is_read": row["read_at"] is not None,
         "read_at": _timestamp(row["read_at"]),
         "is_archived": row["archived_at"] is not None,

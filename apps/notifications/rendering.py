@@ -10,6 +10,7 @@ import logging
 from django.conf import settings
 
 from apps.common.channels import Channel
+from apps.common.links import link_or_empty
 from apps.templating.context import event_context
 from apps.templating.locales import locale_normalize
 from apps.templating.models import NotificationTemplate
@@ -32,7 +33,8 @@ def _title_and_body(event, locale: str) -> tuple[str, str]:
 def inbox_content(event) -> tuple[str, str, str]:
     """(title, body, url) for an event, in the default locale."""
     title, body = _title_and_body(event, settings.NOTIFICATION_DEFAULT_LOCALE)
-    url = str(event.data.get("url", ""))[:500] if isinstance(event.data, dict) else ""
+    # Published data passed the link rule; older rows may not have: never store a bad link.
+    url = link_or_empty(event.data.get("url")) if isinstance(event.data, dict) else ""
     return title, body, url
 
 

@@ -9,13 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.channels import Channel
+from apps.common.event_data import EventDataField
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.common.schema import api_schema
 from apps.events.selectors import event_type_list
-from apps.events.services import event_data_validate
 from apps.templating.selectors import template_list
 
 from .addresses import address_parse
@@ -120,7 +120,7 @@ class SendInput(serializers.Serializer):
         max_length=len(Channel.choices),
         help_text="Exactly these channels; when absent, each recipient's enabled subscriptions decide.",
     )
-    data = serializers.DictField(required=False, default=dict)
+    data = EventDataField(required=False, default=dict)
     priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False, default=NORMAL)
     scheduled_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Fan out at this time instead of now."
@@ -139,13 +139,6 @@ class SendInput(serializers.Serializer):
         attrs["event_type"] = template.event_type
         attrs.setdefault("channels", [template.channel])
         return attrs
-
-    def validate_data(self, value):
-        try:
-            event_data_validate(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict["data"]) from exc
-        return value
 
 
 class SendAccepted(serializers.Serializer):

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Profile
+from apps.common.links import link_or_empty
 from apps.delivery.dispatch import deliveries_enqueue
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.delivery.services import delivery_history_record
@@ -44,7 +45,7 @@ def _entry(notification) -> dict:
     return {
         "title": notification.title,
         "body": notification.body,
-        "url": notification.url,
+        "url": link_or_empty(notification.url),
         "event_type": notification.event.event_type.key,
         "created_at": notification.created_at.isoformat(),
     }

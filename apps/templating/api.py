@@ -49,10 +49,15 @@ class TemplateDetailOutput(TemplateOutput):
         return VersionOutput(template_version_list(template=template), many=True).data
 
 
+_LANGUAGE = "A Jinja2 template, rendered in a sandbox with a time and size budget; one that does not compile is 400."
+
+
 class _Sources(serializers.Serializer):
-    subject = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
-    body = serializers.CharField(max_length=SOURCE_MAX, trim_whitespace=False)
-    html = serializers.CharField(max_length=SOURCE_MAX, allow_blank=True, required=False, default="")
+    subject = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="", help_text=_LANGUAGE)
+    body = serializers.CharField(max_length=SOURCE_MAX, trim_whitespace=False, help_text=_LANGUAGE)
+    html = serializers.CharField(
+        max_length=SOURCE_MAX, allow_blank=True, required=False, default="", help_text=f"{_LANGUAGE} Autoescaped."
+    )
 
 
 def _who(request) -> str:

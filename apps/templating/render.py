@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from django.template import Context, TemplateDoesNotExist
 
 from . import engines
+from .budget import budget_active, render_budgeted
 from .locales import locale_candidates
 from .models import NotificationTemplate
 
@@ -46,18 +47,21 @@ def _stored_template(event_type_key: str, channel: str, locale: str | None):
 
 
 def _render_stored(version, context: dict) -> Rendered:
+    """The three fields share one budget (time and size): over it, BudgetExceeded."""
+
     def render(field):
         source = getattr(version, field)
         if not source:
             return ""
-        return engines.stored_compiled(version.pk, field, source).render(Context(context, autoescape=field == "html"))
+        return render_budgeted(engines.stored_compiled(version.pk, field, source), context)
 
-    return Rendered(
-        subject=_subject(render("subject")),
-        text=render("body").strip(),
-        html=render("html").strip(),
-        template_version_id=version.pk,
-    )
+    with budget_active():
+        return Rendered(
+            subject=_subject(render("subject")),
+            text=render("body").strip(),
+            html=render("html").strip(),
+            template_version_id=version.pk,
+        )
 
 
 def _render_files(event_type_key: str, channel: str, context: dict) -> Rendered:

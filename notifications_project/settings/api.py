@@ -6,6 +6,8 @@ from .environment import env
 # Bodies larger than this answer 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)
 EVENT_DATA_MAX_BYTES = env.int("EVENT_DATA_MAX_BYTES", default=64 * 1024)
+# How deep an event's `data` may nest (a flat object is 1).
+EVENT_DATA_MAX_DEPTH = env.int("EVENT_DATA_MAX_DEPTH", default=10)
 # Request bodies: JSON nested deeper than this is refused with 400 (apps/common/parsers.py).
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 

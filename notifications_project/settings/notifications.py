@@ -10,5 +10,9 @@ OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default
 
 # Templates fall back from the person's locale to its language, then to this.
 NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
+# One render of an operator's stored template: wall-clock seconds and characters of
+# output (and of any value it builds on the way); over either, the default template is used.
+TEMPLATE_RENDER_MAX_SECONDS = env.float("TEMPLATE_RENDER_MAX_SECONDS", default=1.0)
+TEMPLATE_OUTPUT_MAX_CHARS = env.int("TEMPLATE_OUTPUT_MAX_CHARS", default=256 * 1024)
 # Channels held during quiet hours (in-app is never held).
 QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])

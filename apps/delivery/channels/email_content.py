@@ -12,6 +12,8 @@ from functools import lru_cache
 from django.template.loader import select_template
 from templated_mail.mail import BaseEmailMessage
 
+from apps.common.links import link_or_empty
+
 from ..unsubscribe import unsubscribe_headers, unsubscribe_url
 from .base import Message
 
@@ -36,7 +38,7 @@ def render_content(notification) -> tuple[str, str, str]:
         context={
             "title": notification.title,
             "body": notification.body,
-            "url": notification.url,
+            "url": link_or_empty(notification.url),
             "data": notification.effective_data,
             "event_type": event.event_type,
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
@@ -99,7 +101,7 @@ def email_message(delivery, content: tuple[str, str, str]) -> Message:
         subject=subject,
         text=text.replace(UNSUBSCRIBE_PLACEHOLDER, link),
         html=html.replace(UNSUBSCRIBE_PLACEHOLDER, link),
-        url=notification.url,
+        url=link_or_empty(notification.url),
         headers=unsubscribe_headers(link),
         # The unrendered form lets a provider send one body for many recipients.
         extra={"template": content, "unsubscribe_url": link},

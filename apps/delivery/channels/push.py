@@ -18,6 +18,7 @@ from pywebpush import WebPushException, webpush
 
 from apps.accounts.selectors import push_subscription_list
 from apps.accounts.services import push_subscriptions_expire
+from apps.common.links import link_or_empty
 
 from ..net import GuardedClient, UnsafeURL
 from ..rendering import delivery_title_body
@@ -60,7 +61,7 @@ def _payload(notification, title: str, body: str) -> bytes:
     content = {
         "title": title,
         "body": body,
-        "url": notification.url,
+        "url": link_or_empty(notification.url),
         "tag": f"notification-{notification.pk}",
         "notification_id": notification.pk,
         "event_type": notification.event.event_type.key,
@@ -97,7 +98,7 @@ class PushChannel(HttpTargetsChannel):
             to=f"{len(subscriptions)} push subscription(s)",
             subject=title,
             text=body,
-            url=notification.url,
+            url=link_or_empty(notification.url),
             extra={
                 "payload": _payload(notification, title, body),
                 "urgency": "high" if notification.event.event_type.critical else "normal",

@@ -15,6 +15,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from apps.accounts.validators import validate_e164
+from apps.common.links import link_or_empty
 
 from ..rendering import stored_template_render
 from .base import Message, Outcome, SendResult
@@ -129,7 +130,9 @@ class SmsChannel:
             subject, text = stored.subject, stored.text
         else:
             subject = notification.title
-            text = "\n".join(part for part in (notification.title, notification.body, notification.url) if part)
+            text = "\n".join(
+                part for part in (notification.title, notification.body, link_or_empty(notification.url)) if part
+            )
         return Message(
             delivery_id=delivery.pk,
             user_id=notification.user_id,

@@ -16,6 +16,7 @@ import time
 import requests
 
 from apps.accounts.selectors import webhook_endpoint_secrets, webhook_endpoints_for_delivery
+from apps.common.links import link_or_empty
 
 from ..net import GuardedClient, UnsafeURL
 from ..rendering import delivery_title_body
@@ -57,7 +58,7 @@ def _payload(delivery, title: str, body: str) -> bytes:
             "subject": {"type": event.subject_type, "id": event.subject_id} if event.subject_type else None,
             "title": title,
             "body": body,
-            "url": notification.url,
+            "url": link_or_empty(notification.url),
             "data": notification.effective_data,
         },
     }
