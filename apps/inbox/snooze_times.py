@@ -9,7 +9,7 @@ MORNING = time(9, 0)
 SNOOZE_CHOICES = {
     "hour": "1 hour",
     "tomorrow": "Tomorrow 9:00",
-    "next-week": "Next week (Monday 9:00)",
+    "next-week": "Monday 9:00",
 }
 
 

@@ -34,6 +34,8 @@
 
   function setGroupUnread(group, count) {
     var badge = group.querySelector(".group-unread");
+    // Only on a change: this runs from the observer below, which this would wake again.
+    if (badge.dataset.count === String(count)) { return; }
     badge.dataset.count = count;
     badge.textContent = count + " unread";
   }
