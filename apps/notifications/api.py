@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
@@ -129,8 +129,17 @@ GROUP_PARAMETER = OpenApiParameter(
     "group",
     enum=["subject"],
     required=False,
-    description="`subject`: the results are lines, one per event type and subject (InboxLine), each "
+    description="`subject`: the results are lines, one per event type and subject (InboxLineOutput), each "
     "with its items; the filters and the cursor work the same way.",
+)
+
+
+# An item, or with ?group=subject a line of items: one schema says both.
+INBOX_RESULTS = PolymorphicProxySerializer(
+    component_name="InboxResult",
+    serializers=[InboxItemOutput, InboxLineOutput],
+    resource_type_field_name=None,
+    many=True,
 )
 
 
@@ -141,7 +150,7 @@ class InboxListApi(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = InboxFilter
 
-    @api_schema(responses=InboxItemOutput(many=True), errors=(400,), parameters=[GROUP_PARAMETER])
+    @api_schema(responses=INBOX_RESULTS, errors=(400,), parameters=[GROUP_PARAMETER])
     def get(self, request, *args, **kwargs):
         group = request.query_params.get("group")
         if group is None:
