@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -15,7 +16,7 @@ from apps.inbox.snooze_times import snooze_until
 from apps.notifications import grouping
 from apps.notifications.grouping import inbox_lines
 from apps.notifications.models import UserNotification
-from apps.notifications.selectors import inbox_visible_list
+from apps.notifications.selectors import inbox_awake, inbox_unread_count, inbox_visible_list
 
 SUBJECT = "scenarios.scenario"
 
@@ -327,3 +328,24 @@ class TestPage:
         second = client.get("/inbox/", {"cursor": cursor}).content.decode()
         assert "Item 0" in second and "Item 2" not in second and f'data-id="{items[0].pk}"' in second
         assert client.get("/inbox/", {"cursor": "garbage"}).status_code == 200  # a mangled cursor: page one
+
+
+@pytest.mark.django_db
+def test_the_unread_count_with_snoozes_is_an_index_only_scan(make_user, item_for):
+    """The count of awake unread items reads the partial index alone, which carries
+    snoozed_until (the planner is told to avoid a sequential scan of the tiny table)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL plan")
+    alice = make_user("alice")
+    item_for(alice, "Awake")
+    item_for(alice, "Asleep", snoozed_until=timezone.now() + timedelta(hours=1))
+    assert inbox_unread_count(user=alice) == 1
+    queryset = UserNotification.objects.filter(
+        user=alice, in_inbox=True, read_at__isnull=True, archived_at__isnull=True
+    )
+    sql, params = inbox_awake(queryset).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) AS counted", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using inbox_user_unread_awake" in plan, plan
