@@ -78,9 +78,14 @@
           return response.json();
         })
         .then(function (body) {
+          var first = null;
           body.results.forEach(function (line) {
-            list.append(line.size > 1 ? newGroup(line) : page.newItem(line.items[0]));
+            var li = line.size > 1 ? newGroup(line) : page.newItem(line.items[0]);
+            list.append(li);
+            first = first || li;
           });
+          // Keyboard and screen reader users continue from the first new line.
+          if (first) { first.tabIndex = -1; first.focus({ preventScroll: true }); }
           var next = body.next ? new URL(body.next).searchParams.get("cursor") : null;
           if (next) {
             more.dataset.cursor = next;

@@ -86,6 +86,8 @@ def test_load_more_appends_the_next_page_from_the_api(signed_in_page, item_for, 
     wait_until(lambda: rows.count() == 5, timeout=10, message="the next page to be appended")
     assert page.evaluate("window.sameDocument") is True
     assert rows.nth(4).get_attribute("data-id") == str(oldest.pk)
+    # Focus moves to the first appended line, so the keyboard goes on from there.
+    assert page.evaluate("document.activeElement.dataset.id") == rows.nth(3).get_attribute("data-id")
     assert not more.is_visible()  # no page after this one
     # The appended item is built by the script: its safe action is a link, the other is not there.
     action = rows.nth(4).get_by_role("link", name="Open run")
