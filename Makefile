@@ -40,8 +40,10 @@ test: $(VENV)/.installed
 chaos: $(VENV)/.installed
 	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
+# Style and the import layering (the contracts in pyproject.toml).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py $(BENCH_ARGS)

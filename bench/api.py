@@ -50,10 +50,11 @@ from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from apps.common.services import api_key_create  # noqa: E402
+from apps.events.event_types import event_type_ensure  # noqa: E402
 from apps.events.models import Event, FanoutState  # noqa: E402
-from apps.events.services import event_publish, event_type_ensure  # noqa: E402
 from apps.notifications.fanout import event_fan_out  # noqa: E402
 from apps.notifications.models import DirectSend  # noqa: E402
+from apps.notifications.publish import event_publish  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
 
 PY = sys.executable
@@ -209,9 +210,11 @@ def connections_for(rate: int, p99_goal_ms: float) -> int:
     return max(16, math.ceil(3 * rate * p99_goal_ms / 1000))
 
 
-def wrk(scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: dict | None = None) -> dict:
-    """Offer `rate` req/s for `seconds` (after a warm-up) and return the latencies, the
-    achieved rate and the CPU per request of web, PostgreSQL and Redis."""
+def wrk(
+    scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: dict | None = None, host: str = HOST
+) -> dict:
+    """Offer `rate` req/s for `seconds` (after a warm-up) to `host` and return the
+    latencies, the achieved rate and the CPU per request of web, PostgreSQL and Redis."""
     before = cpu_seconds()
     finished = subprocess.run(
         [
@@ -223,7 +226,7 @@ def wrk(scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: d
             "10s",
             "-s",
             str(ROOT / "bench" / "wrk" / f"{scenario}.lua"),
-            HOST,
+            host,
             "--",
             str(rate),
             str(WARMUP_SECONDS),

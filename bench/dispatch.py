@@ -38,9 +38,10 @@ from django.db.models import Max, Min  # noqa: E402
 
 from apps.common.channels import Channel  # noqa: E402
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus  # noqa: E402
+from apps.events.event_types import event_type_ensure  # noqa: E402
 from apps.events.models import Event, EventType  # noqa: E402
-from apps.events.services import event_publish, event_type_ensure  # noqa: E402
 from apps.notifications.models import UserNotification  # noqa: E402
+from apps.notifications.publish import event_publish  # noqa: E402
 from apps.subscriptions.models import Subscription  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
 from tests.sinks import free_port  # noqa: E402

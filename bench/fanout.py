@@ -131,7 +131,7 @@ def run_ours(event_type_id: int) -> tuple[float, float]:
     from django.db import transaction
 
     from apps.events.models import Event, FanoutState
-    from apps.events.services import event_publish
+    from apps.notifications.publish import event_publish
 
     worker = start_worker()
     try:

@@ -69,7 +69,7 @@ def run_ours(event_type_id: int) -> float:
     from django.db import transaction
 
     from apps.events.models import Event, FanoutState
-    from apps.events.services import event_publish
+    from apps.notifications.publish import event_publish
 
     with transaction.atomic():
         event, _ = event_publish(event_type=_event_type(event_type_id), data={"bench": True})

@@ -31,7 +31,6 @@ from apps.delivery.models import Delivery  # noqa: E402
 from apps.events.models import Event, EventType  # noqa: E402
 from apps.notifications.fanout import event_fan_out  # noqa: E402
 from apps.notifications.models import UserNotification  # noqa: E402
-from apps.notifications.signals import fan_out_chunk_committed  # noqa: E402
 from apps.subscriptions.policy import DIGEST_HOLD  # noqa: E402
 from bench.report import median, postgres_version, write_section  # noqa: E402
 
@@ -125,7 +124,6 @@ def one_run(event_type, *, keep: bool = True) -> tuple[float, dict]:
 
 
 def main() -> None:
-    fan_out_chunk_committed.disconnect(dispatch_uid="delivery.enqueue_chunk")
     event_type, _ = EventType.objects.get_or_create(key="bench.preferences", defaults={"name": "Bench"})
     EventType.objects.filter(pk=event_type.pk).update(default_channels=[])
     setup(event_type)

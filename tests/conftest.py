@@ -8,15 +8,17 @@ from rest_framework.test import APIClient
 
 from apps.accounts.services import user_create
 from apps.common.channels import Channel
-from apps.events.services import event_type_ensure
+from apps.common.priorities import priority_queues
+from apps.events.event_types import event_type_ensure
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.subscriptions.models import Subscription
 
 from .worker import ALL_QUEUES, Worker
 
-# The email and sms queues belong to the provider tests' own workers, which point those
-# channels at local sinks (tests/sinks.py); the session worker leaves them alone.
-PROVIDER_QUEUES = {"email", "sms"}
+# The email and sms queues (of every priority) belong to the provider tests' own
+# workers, which point those channels at local sinks (tests/sinks.py); the session
+# worker leaves them alone.
+PROVIDER_QUEUES = set(priority_queues(["email", "sms"]))
 SESSION_QUEUES = ",".join(q for q in ALL_QUEUES.split(",") if q not in PROVIDER_QUEUES)
 
 

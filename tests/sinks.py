@@ -42,6 +42,11 @@ class _SmtpHandler:
             return "550 5.1.1 No such user here"
         if local.startswith("busy-"):
             return "451 4.3.0 Mailbox busy, try again later"
+        # once-… is busy the first time only.
+        if local.startswith("once-") and address not in self.sink.refused_once:
+            with self.sink.lock:
+                self.sink.refused_once.add(address)
+            return "451 4.3.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -53,6 +58,8 @@ class _SmtpHandler:
                 self.sink.stalled.update(stalled)
             await asyncio.sleep(60)
             return "451 4.4.2 Timed out"
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)  # a server that takes its time per message
         with self.sink.lock:
             for rcpt in envelope.rcpt_tos:
                 self.sink.messages.append((rcpt, envelope.content))
@@ -60,11 +67,14 @@ class _SmtpHandler:
 
 
 class SmtpSink:
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
         self.sessions = 0
         self.stalled: set[str] = set()
+        self.refused_once: set[str] = set()
+        # Seconds each message takes to be accepted.
+        self.delay = delay
         self.port = free_port()
         self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
 
@@ -78,6 +88,11 @@ class SmtpSink:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    def arrivals(self) -> list[str]:
+        """The recipients of the messages received, in the order they arrived."""
+        with self.lock:
+            return [rcpt for rcpt, _ in self.messages]
 
     def received(self, address: str):
         """Parsed messages received for an address."""

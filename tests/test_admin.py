@@ -79,3 +79,23 @@ def test_suppressions_are_listed_and_deleting_one_lifts_it(staff_client):
     )
     assert response.status_code == 302
     assert list(Suppression.objects.values_list("address", flat=True)) == ["+14155550123"]
+
+
+def test_event_type_added_in_admin_gets_a_default_priority(staff_client):
+    from apps.events.models import EventType
+
+    url = reverse("admin:events_eventtype_add")
+    # The form posts its initial priority (normal) unless the operator picks another.
+    common = {"description": "", "default_channels": "[]", "default_priority": "normal"}
+    staff_client.post(url, {**common, "key": "pager-fired", "name": "Pager", "critical": "on"})
+    staff_client.post(url, {**common, "key": "news", "name": "News"})
+    staff_client.post(
+        url, {**common, "key": "pager-low", "name": "Low pager", "critical": "on", "default_priority": "low"}
+    )
+    priorities = dict(EventType.objects.values_list("key", "default_priority"))
+    # A critical type is critical unless a priority was chosen.
+    assert {k: priorities.get(k) for k in ("pager-fired", "news", "pager-low")} == {
+        "pager-fired": "critical",
+        "news": "normal",
+        "pager-low": "low",
+    }

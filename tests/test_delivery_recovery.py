@@ -1,6 +1,6 @@
 """Recovery of deliveries no running task will finish: orphans of a dead worker and the
-sweeper's stuck and stale deliveries (services called directly; the enqueued messages
-are read back from the test Redis)."""
+sweeper's stuck and stale deliveries (services called directly, what they return
+enqueued as the tasks do; the enqueued messages are read back from the test Redis)."""
 
 import base64
 import json
@@ -14,27 +14,33 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.recovery import WORKER_LOST, deliveries_recover_orphans, deliveries_sweep_stuck
-from apps.events.services import event_publish
+from apps.delivery.tasks import requeues_enqueue
+from apps.events.models import Event
 from apps.notifications.fanout import event_fan_out
+from apps.notifications.publish import event_publish
 
 pytestmark = pytest.mark.django_db
 
 
+QUEUES = ("log", "log.high")
+
+
 @pytest.fixture
 def queue():
-    """The `log` queue on the test Redis, emptied; returns the delivery ids enqueued on it."""
+    """The `log` queues on the test Redis, emptied; returns the delivery ids enqueued on
+    one (the normal priority's by default)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("log")
+    client.delete(*QUEUES)
 
-    def enqueued() -> list[list[int]]:
+    def enqueued(name: str = "log") -> list[list[int]]:
         batches = []
-        for raw in client.lrange("log", 0, -1):
+        for raw in client.lrange(name, 0, -1):
             args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
             batches.append(args[1])
         return batches
 
     yield enqueued
-    client.delete("log")
+    client.delete(*QUEUES)
 
 
 @pytest.fixture
@@ -60,8 +66,9 @@ def test_orphans_go_dead_at_the_limit_and_the_rest_back_to_pending_one_per_task(
 
     with django_capture_on_commit_callbacks(execute=True):
         result = deliveries_recover_orphans(channel_key="log", delivery_ids=[d.pk for d in deliveries])
+        requeues_enqueue(result.requeues(channel="log", priority="normal"))
 
-    assert result == {"dead": [spent.pk], "retry": [young.pk]}
+    assert (result.dead, result.retried_ids) == ([spent.pk], [young.pk])
     spent.refresh_from_db(), young.refresh_from_db(), untouched.refresh_from_db()
     assert spent.status == DeliveryStatus.DEAD and WORKER_LOST in spent.last_error
     assert young.status == DeliveryStatus.PENDING and young.attempts == 1
@@ -75,15 +82,19 @@ def test_sweeper_recovers_long_sending_and_re_enqueues_stale_pending(
     deliveries, queue, settings, django_capture_on_commit_callbacks
 ):
     stuck, stale, fresh = deliveries
+    # The sweeper puts them back on the queue of their send's priority.
+    Event.objects.filter(notifications__deliveries=stuck).update(priority="high")
     long_ago = timezone.now() - timedelta(hours=2)
     set_state(stuck, status=DeliveryStatus.SENDING, attempts=1, updated_at=long_ago)
     set_state(stale, updated_at=long_ago)
     settings.DELIVERY_STUCK_SENDING_SECONDS = settings.DELIVERY_STALE_PENDING_SECONDS = 3600
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliveries_sweep_stuck() == {"recovered": 1, "requeued": 1}
+        sweep = deliveries_sweep_stuck()
+        assert sweep.counts() == {"recovered": 1, "requeued": 1}
+        assert requeues_enqueue(sweep.requeues) == 2
 
     stuck.refresh_from_db()
     assert stuck.status == DeliveryStatus.PENDING
-    assert sorted(queue()) == sorted([[stuck.pk], [stale.pk]])  # the fresh one is left alone
-    assert fresh.pk not in sum(queue(), [])
+    assert sorted(queue("log.high")) == sorted([[stuck.pk], [stale.pk]])  # the fresh one is left alone
+    assert queue("log") == []

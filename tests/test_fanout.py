@@ -5,9 +5,9 @@ import pytest
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 
 pytestmark = pytest.mark.django_db
 

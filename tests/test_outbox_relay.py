@@ -4,10 +4,14 @@ import pytest
 from django.utils import timezone
 
 from apps.events.models import Event, FanoutState
-from apps.events.selectors import event_fanout_overdue_ids
-from apps.events.services import event_publish
+from apps.events.selectors import event_fanout_overdue
+from apps.notifications.publish import event_publish
 
 pytestmark = pytest.mark.django_db
+
+
+def overdue_ids() -> list[int]:
+    return [pk for ids in event_fanout_overdue().values() for pk in ids]
 
 
 def test_relay_finds_only_stalled_unfinished_events(event_types, settings):
@@ -23,5 +27,5 @@ def test_relay_finds_only_stalled_unfinished_events(event_types, settings):
     Event.objects.filter(pk=progressing.pk).update(fanout_state=FanoutState.RUNNING, fanout_heartbeat_at=timezone.now())
     Event.objects.filter(pk=done.pk).update(fanout_state=FanoutState.DONE)
 
-    assert sorted(event_fanout_overdue_ids()) == sorted([never_started.pk, stalled.pk])
-    assert fresh.pk not in event_fanout_overdue_ids()
+    assert sorted(overdue_ids()) == sorted([never_started.pk, stalled.pk])
+    assert fresh.pk not in overdue_ids()

@@ -1,11 +1,8 @@
 from django.urls import path
 
 from . import push_api, webhook_api
-from .api import UserCreateApi, UserDetailApi
 
 urlpatterns = [
-    path("users/", UserCreateApi.as_view(), name="users"),
-    path("users/<int:user_id>/", UserDetailApi.as_view(), name="user-detail"),
     path("push/vapid-public-key/", push_api.VapidPublicKeyApi.as_view(), name="push-vapid-public-key"),
     path("push-subscriptions/", push_api.PushSubscriptionListApi.as_view(), name="push-subscriptions"),
     path(

@@ -5,6 +5,8 @@ import zoneinfo
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ValidationError
 
+from apps.common.net import HostNotFound, UnsafeURL, url_destination
+
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
 
@@ -26,8 +28,6 @@ def validate_locale(value: str) -> None:
 
 def validate_outbound_url(value: str) -> None:
     """A URL the service will POST to: resolvable, public (unless allow-listed), https."""
-    from apps.delivery.net import HostNotFound, UnsafeURL, url_destination
-
     try:
         url_destination(value)
     except (UnsafeURL, HostNotFound) as exc:

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
 from .services import deliveries_requeue
+from .tasks import requeues_enqueue
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -39,7 +40,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Requeue selected dead or failed deliveries")
     def requeue(self, request, queryset):
-        count = deliveries_requeue(delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username)
+        requeued = deliveries_requeue(delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username)
+        count = requeues_enqueue(requeued)
         self.message_user(request, f"Requeued {count} deliveries.")
 
 

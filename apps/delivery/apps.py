@@ -6,4 +6,4 @@ class DeliveryConfig(AppConfig):
     label = "delivery"
 
     def ready(self):
-        from . import channels, receivers  # noqa: F401  (channels register on import)
+        from . import channels  # noqa: F401  (channels register on import)

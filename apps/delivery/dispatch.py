@@ -3,8 +3,9 @@
 Tasks carry only a channel key and delivery ids. Every delivery is claimed
 (pending → sending) before it is sent, so a repeated or concurrent dispatch sends
 nothing twice. Transient failures are retried by re-enqueueing only their ids with
-exponential, jittered backoff (or the provider's Retry-After when longer); permanent
-ones fail at once; a delivery out of attempts goes dead.
+exponential, jittered backoff (or the provider's Retry-After when longer, see retry.py);
+permanent ones fail at once; a delivery out of attempts goes dead. This module decides;
+the task (tasks.py) puts what comes next back on the queue.
 
 Channels with providers (email, sms) go through the first provider whose shared
 circuit breaker is not open, within its shared rate limit. Deliveries no provider may
@@ -16,23 +17,18 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from apps.ops.metrics import observe_provider_call
-
 from .callbacks import CALLBACK_CHANNELS, early_provider_events_apply
 from .channels.base import Message, Outcome, SendResult
 from .channels.registry import get_channel
-from .enqueue import deliveries_enqueue, retry_delay
+from .metrics import observe_provider_call
 from .models import Delivery
 from .resilience.circuit import provider_circuit
 from .resilience.ratelimit import provider_take
-from .selectors import delivery_list_for_send, pending_delivery_ids_for_chunk
+from .retry import max_attempts, retry_countdown
+from .selectors import delivery_list_for_send
 from .services import deliveries_claim, deliveries_record_results
 
 logger = logging.getLogger(__name__)
-
-
-def max_attempts(channel_key: str) -> int:
-    return settings.DELIVERY_MAX_ATTEMPTS.get(channel_key, settings.DELIVERY_MAX_ATTEMPTS_DEFAULT)
 
 
 @dataclass
@@ -44,29 +40,15 @@ class DispatchPlan:
     )
     # The longest Retry-After a provider asked for among the retried deliveries.
     retry_after: float = 0.0
+    # When the retried deliveries go again: the backoff of their attempts (not the
+    # task's own retries: a batch may mix deliveries at different attempts, and a
+    # requeued delivery starts again), never shorter than retry_after.
+    retry_in: float = 0.0
     # When the deferred deliveries may be tried again.
     defer_for: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {step: len(ids) for step, ids in self.steps.items()}
-
-
-def deliveries_retry_later(*, channel: str, delivery_ids: list[int], at_least: float = 0.0) -> float:
-    """Re-enqueue transiently failed deliveries after a delay that grows with their
-    attempts (not the task's own retries: a batch may mix deliveries at different
-    attempts, and a requeued delivery starts again), and never shorter than the
-    provider's Retry-After. Returns the delay."""
-    attempts = max(Delivery.objects.filter(pk__in=delivery_ids).values_list("attempts", flat=True), default=1)
-    delay = max(retry_delay(attempts), at_least)
-    deliveries_enqueue(channel=channel, delivery_ids=delivery_ids, countdown=delay)
-    return delay
-
-
-def enqueue_chunk_deliveries(*, event_id: int, after_user_id: int, upto_user_id: int | None) -> None:
-    for channel, delivery_ids in pending_delivery_ids_for_chunk(
-        event_id=event_id, after_user_id=after_user_id, upto_user_id=upto_user_id
-    ):
-        deliveries_enqueue(channel=channel, delivery_ids=delivery_ids)
 
 
 def _failed_batch(sender, messages: list[Message], exc: Exception, provider: str = "") -> list[SendResult]:
@@ -177,4 +159,7 @@ def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> Dispatc
     retried, deferred = set(plan.steps["retry"]), set(plan.steps["deferred"])
     plan.retry_after = max((r.retry_after or 0 for r in results if r.delivery_id in retried), default=0.0)
     plan.defer_for = max((r.retry_after or 0 for r in results if r.delivery_id in deferred), default=0.0)
+    if retried:
+        attempts = max(Delivery.objects.filter(pk__in=retried).values_list("attempts", flat=True), default=1)
+        plan.retry_in = retry_countdown(attempts=attempts, at_least=plan.retry_after)
     return plan

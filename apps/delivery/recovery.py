@@ -15,9 +15,13 @@ restarted empty). Enqueueing a pending delivery twice is harmless: only one clai
 
 At-least-once: a worker killed after the provider accepted a message but before the
 result was recorded leaves it in `sending`; recovering it sends it again.
+
+This module decides and returns the work to queue again (Requeue, with the priority of
+each delivery's send); the tasks (tasks.py) enqueue it.
 """
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,20 +29,33 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .dispatch import max_attempts
-from .enqueue import deliveries_enqueue, retry_delay
 from .models import Delivery, DeliveryEvent, DeliveryStatus
-from .services import delivery_history_record
+from .retry import max_attempts, retry_delay
+from .selectors import PRIORITY
+from .services import Requeue, delivery_history_record
 
 logger = logging.getLogger(__name__)
 
 WORKER_LOST = "worker lost while sending"
 
 
-def deliveries_recover_orphans(*, channel_key: str, delivery_ids: list[int]) -> dict[str, list[int]]:
+@dataclass
+class Recovered:
+    dead: list[int] = field(default_factory=list)
+    # Each retried orphan goes alone, so one that kills its worker takes down no other.
+    retry: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def retried_ids(self) -> list[int]:
+        return [pk for pk, _ in self.retry]
+
+    def requeues(self, *, channel: str, priority: str) -> list[Requeue]:
+        return [Requeue(channel, priority, [pk], countdown) for pk, countdown in self.retry]
+
+
+def deliveries_recover_orphans(*, channel_key: str, delivery_ids: list[int]) -> Recovered:
     """Deliveries among delivery_ids left in `sending` by a dead worker: dead when out
-    of attempts, otherwise pending again and re-enqueued one per task after a backoff.
-    Returns {"dead": [...], "retry": [...]}."""
+    of attempts, otherwise pending again, to be re-enqueued one per task after a backoff."""
     limit = max_attempts(channel_key)
     now = timezone.now()
     with transaction.atomic():
@@ -63,48 +80,57 @@ def deliveries_recover_orphans(*, channel_key: str, delivery_ids: list[int]) -> 
                 for pk, status, attempts in history
             ]
         )
-
-        def enqueue():
-            for pk, attempts in retry:
-                deliveries_enqueue(channel=channel_key, delivery_ids=[pk], countdown=retry_delay(attempts - 1))
-
-        transaction.on_commit(enqueue)
     if orphans:
         logger.warning("%s: %d orphaned deliveries recovered, %d dead", channel_key, len(orphans), len(dead))
-    return {"dead": dead, "retry": [pk for pk, _ in retry]}
+    return Recovered(dead=dead, retry=[(pk, retry_delay(attempts - 1)) for pk, attempts in retry])
 
 
-def deliveries_sweep_stuck(*, limit: int = 5_000) -> dict[str, int]:
-    """Recover deliveries stuck in `sending` past any task's time limit, and re-enqueue
-    pending ones nobody picked up within the grace period. Returns counts."""
+@dataclass
+class Sweep:
+    recovered: int = 0
+    requeued: int = 0
+    requeues: list[Requeue] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"recovered": self.recovered, "requeued": self.requeued}
+
+
+def deliveries_sweep_stuck(*, limit: int = 5_000) -> Sweep:
+    """Recover deliveries stuck in `sending` past any task's time limit, and find the
+    pending ones nobody picked up within the grace period: returns the counts and what
+    to enqueue again, each at its send's priority."""
     now = timezone.now()
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_SENDING_SECONDS)
     stale_before = now - timedelta(seconds=settings.DELIVERY_STALE_PENDING_SECONDS)
-    recovered = 0
+    sweep = Sweep()
     stuck = (
         Delivery.objects.filter(status=DeliveryStatus.SENDING, updated_at__lt=stuck_before)
         .order_by("pk")
-        .values_list("pk", "channel")[:limit]
+        .values_list("pk", "channel", PRIORITY)[:limit]
     )
-    for channel, ids in _by_channel(stuck).items():
-        recovered += sum(map(len, deliveries_recover_orphans(channel_key=channel, delivery_ids=ids).values()))
+    for (channel, priority), ids in _by_route(stuck).items():
+        recovered = deliveries_recover_orphans(channel_key=channel, delivery_ids=ids)
+        sweep.recovered += len(recovered.dead) + len(recovered.retry)
+        sweep.requeues += recovered.requeues(channel=channel, priority=priority)
     stale = (
         Delivery.objects.filter(status=DeliveryStatus.PENDING, updated_at__lt=stale_before)
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("pk")
-        .values_list("pk", "channel")[:limit]
+        .values_list("pk", "channel", PRIORITY)[:limit]
     )
-    requeued = 0
-    for channel, ids in _by_channel(stale).items():
-        deliveries_enqueue(channel=channel, delivery_ids=ids)
-        requeued += len(ids)
-    if recovered or requeued:
-        logger.warning("delivery sweep: %d stuck in sending recovered, %d stale pending re-sent", recovered, requeued)
-    return {"recovered": recovered, "requeued": requeued}
+    for (channel, priority), ids in _by_route(stale).items():
+        sweep.requeues.append(Requeue(channel, priority, ids))
+        sweep.requeued += len(ids)
+    if sweep.recovered or sweep.requeued:
+        logger.warning(
+            "delivery sweep: %d stuck in sending recovered, %d stale pending re-sent", sweep.recovered, sweep.requeued
+        )
+    return sweep
 
 
-def _by_channel(rows) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = {}
-    for pk, channel in rows:
-        grouped.setdefault(channel, []).append(pk)
+def _by_route(rows) -> dict[tuple[str, str], list[int]]:
+    """(channel, priority) → ids: the queue each group goes back on."""
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for pk, channel, priority in rows:
+        grouped.setdefault((channel, priority), []).append(pk)
     return grouped

@@ -1,14 +1,13 @@
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.subscriptions.models import Subscription
-from apps.subscriptions.services import subscriptions_set_enabled
-
-from .models import Delivery, DeliveryEvent, DeliveryStatus, SuppressionReason
+from .models import Delivery, DeliveryEvent, DeliveryStatus
+from .outcomes import Outcome
+from .selectors import delivery_routes
 from .signals import delivery_history_recorded
-from .suppressions import suppression_record
-from .unsubscribe import UnsubscribeTarget
 
 
 def delivery_history_record(events: list[DeliveryEvent]) -> None:
@@ -40,21 +39,25 @@ def delivery_transition(
     return True
 
 
-def _enqueue_on_commit(by_channel: dict[str, list[int]]) -> None:
-    from .enqueue import deliveries_enqueue
+@dataclass(frozen=True)
+class Requeue:
+    """Deliveries to put on their channel's queue of a priority, after a countdown:
+    what a service that makes work for dispatch returns (delivery.tasks enqueues it)."""
 
-    for channel, ids in by_channel.items():
-        transaction.on_commit(lambda channel=channel, ids=ids: deliveries_enqueue(channel=channel, delivery_ids=ids))
+    channel: str
+    priority: str
+    delivery_ids: list[int]
+    countdown: float | None = None
 
 
-def deliveries_requeue(*, delivery_ids, by: str = "operator") -> int:
-    """Give dead or failed deliveries a fresh start and dispatch them again once
-    committed. Returns how many were requeued."""
-    by_channel: dict[str, list[int]] = {}
+def deliveries_requeue(*, delivery_ids, by: str = "operator") -> list[Requeue]:
+    """Give dead or failed deliveries a fresh start; returns them by queue, for the
+    caller to enqueue once this has committed."""
+    requeued: list[int] = []
     with transaction.atomic():
-        for delivery_id, channel in Delivery.objects.filter(
+        for delivery_id in Delivery.objects.filter(
             pk__in=list(delivery_ids), status__in=[DeliveryStatus.DEAD, DeliveryStatus.FAILED]
-        ).values_list("pk", "channel"):
+        ).values_list("pk", flat=True):
             if delivery_transition(
                 delivery_id=delivery_id,
                 to_status=DeliveryStatus.PENDING,
@@ -63,9 +66,33 @@ def deliveries_requeue(*, delivery_ids, by: str = "operator") -> int:
                 attempts=0,
                 last_error="",
             ):
-                by_channel.setdefault(channel, []).append(delivery_id)
-        _enqueue_on_commit(by_channel)
-    return sum(len(ids) for ids in by_channel.values())
+                requeued.append(delivery_id)
+    return [
+        Requeue(channel, priority, ids) for (channel, priority), ids in delivery_routes(delivery_ids=requeued).items()
+    ]
+
+
+def deliveries_cancel(*, delivery_ids: list[int], detail: dict, last_error: str | None = None) -> list[int]:
+    """Cancel the pending deliveries among delivery_ids in one UPDATE, with their
+    history; returns the ids cancelled. The row locks make it and the dispatch claim
+    exclusive: a delivery claimed first is not cancelled, one cancelled is not sent."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = list(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
+            .values_list("pk", flat=True)
+        )
+        if not pending:
+            return []
+        fields = {"status": DeliveryStatus.CANCELLED, "updated_at": now}
+        if last_error is not None:
+            fields["last_error"] = last_error
+        Delivery.objects.filter(pk__in=pending).update(**fields)
+        delivery_history_record(
+            [DeliveryEvent(delivery_id=pk, status=DeliveryStatus.CANCELLED, detail=dict(detail)) for pk in pending]
+        )
+    return pending
 
 
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
@@ -135,8 +162,6 @@ NEXT_STATUS = {
 
 
 def _plan(by_id: dict, attempts: dict[int, int], max_attempts: int) -> dict[str, list[int]]:
-    from .channels.base import Outcome
-
     plan: dict[str, list[int]] = {step: [] for step in NEXT_STATUS}
     for delivery_id, result in by_id.items():
         if result.outcome == Outcome.SENT:
@@ -194,24 +219,3 @@ def deliveries_record_results(*, results, max_attempts: int) -> dict[str, list[i
         delivery_history_record(history)
     plan = {step: [pk for pk in ids if pk in rows] for step, ids in plan.items()}
     return plan
-
-
-def subscription_unsubscribe(*, target: UnsubscribeTarget) -> bool:
-    """Turn off the person's subscriptions to that event type on that channel (for any
-    subject). False when there is none, e.g. it was deleted since. An address that is
-    no user has no subscriptions: it goes on the suppression list instead."""
-    if target.user_id is None:
-        suppression_record(
-            address=target.address,
-            channel=target.channel,
-            reason=SuppressionReason.UNSUBSCRIBED,
-            detail={"via": "one-click", "event_type_id": target.event_type_id},
-        )
-        return True
-    queryset = Subscription.objects.filter(
-        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
-    )
-    if not queryset.exists():
-        return False
-    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
-    return True

@@ -1,8 +1,8 @@
-"""Provider callbacks and the one-click unsubscribe page.
+"""Provider callbacks.
 
 The callbacks carry no session or API key: their provider's signature is the
 authentication, checked before anything is read or written. CSRF does not apply to
-them, nor to the one-click unsubscribe POST (RFC 8058: mail clients post it blind).
+them. (The unsubscribe page, whose links delivery signs, is apps.subscriptions.views.)
 """
 
 import binascii
@@ -10,11 +10,9 @@ import logging
 import time
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ParseError
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
@@ -23,9 +21,7 @@ from apps.common.errors import error_response
 from apps.common.parsers import json_body_parse
 
 from .callbacks import sendgrid_events_apply, twilio_status_apply
-from .services import subscription_unsubscribe
 from .suppressions import sendgrid_suppressions_record, twilio_suppressions_record
-from .unsubscribe import unsubscribe_token_read
 
 logger = logging.getLogger(__name__)
 
@@ -101,22 +97,3 @@ def sendgrid_event_callback(request):
     sendgrid_events_apply(events=events)
     sendgrid_suppressions_record(events=events)
     return HttpResponse(status=204)
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request, token: str):
-    try:
-        target = unsubscribe_token_read(token)
-    except signing.BadSignature:
-        context = {"heading": "Invalid link", "message": "This unsubscribe link is not valid."}
-        return render(request, "delivery/unsubscribe.html", context, status=400)
-    if request.method == "GET":
-        # A GET never changes anything: link scanners follow links in mail.
-        context = {"heading": "Unsubscribe", "message": "Stop receiving these emails?", "confirm": True}
-        return render(request, "delivery/unsubscribe.html", context)
-    if not subscription_unsubscribe(target=target):
-        context = {"heading": "Not found", "message": "There is no such subscription."}
-        return render(request, "delivery/unsubscribe.html", context, status=404)
-    context = {"heading": "Unsubscribed", "message": "You will not receive these emails any more."}
-    return render(request, "delivery/unsubscribe.html", context)

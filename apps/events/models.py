@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.common.priorities import NORMAL, PRIORITY_CHOICES
+
 
 class EventType(models.Model):
     """A kind of event people can subscribe to, e.g. `scenario.created`."""
@@ -21,6 +23,8 @@ class EventType(models.Model):
     self_service = models.BooleanField(
         default=False, help_text="People may subscribe themselves; otherwise only services subscribe them."
     )
+    # The priority its subscriber fan-outs travel at (a direct send names its own).
+    default_priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +65,9 @@ class Event(models.Model):
     fanout_heartbeat_at = models.DateTimeField(null=True, blank=True)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
+    # The priority of its send, fixed when recorded: the type's default for a publish,
+    # the request's for a direct send. Every queue its work goes on follows it.
+    priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
     # The X-Request-ID of the request (or the id of the task) that published it; its
     # notifications and deliveries are traced back to it through the event.
     correlation_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)

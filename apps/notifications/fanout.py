@@ -5,9 +5,13 @@ Subscribers are walked in user id order in keyset-paged chunks. Each chunk is on
 transaction that inserts with `INSERT … SELECT … ON CONFLICT DO NOTHING` and moves the
 event's cursor, so Python never holds recipients, a re-run skips what is committed,
 and a re-run of an uncommitted chunk inserts nothing twice.
+
+The fan-out returns what it made, a chunk at a time once each has committed
+(event_fan_out_chunks); its task (tasks.py) hands each chunk's deliveries to dispatch.
 """
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
@@ -16,7 +20,6 @@ from django.utils import timezone
 
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
-from apps.common.priorities import NORMAL
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
@@ -130,7 +133,6 @@ class Audience:
     # preferences, opt-outs and suppression list (apps.subscriptions.policy).
     recipients: Recipients | None = None
     params: dict = field(default_factory=dict)
-    priority: str = NORMAL
     # A direct send's address recipients (no user): written with the first chunk.
     addresses: bool = False
 
@@ -191,6 +193,20 @@ def _chunk_end(audience: Audience, params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class FanOutChunk:
+    """One committed chunk: its user id bounds (upto None: to the end), what it made,
+    and the priority its deliveries travel at (its event's)."""
+
+    event_id: int
+    after_user_id: int
+    upto_user_id: int | None
+    notifications_created: int
+    # None when not known (PostgreSQL's muted-history statement): there may be some.
+    deliveries_created: int | None
+    priority: str
+
+
 def _fan_out_chunk(
     event_id: int,
     content: tuple[str, str, str],
@@ -198,9 +214,9 @@ def _fan_out_chunk(
     audience: Audience = SUBSCRIBERS,
     critical: bool = False,
     variants=(),
-):
-    """Fan out the next chunk in one transaction. Returns (after, upto, inserted) or
-    None when the event is already done (or was cancelled)."""
+) -> FanOutChunk | None:
+    """Fan out the next chunk in one transaction. Returns the chunk, or None when the
+    event is already done (or was cancelled)."""
     with transaction.atomic():
         # The row lock serialises concurrent runs of the same event (redelivery, relay).
         event = Event.objects.select_for_update().get(pk=event_id)
@@ -254,32 +270,34 @@ def _fan_out_chunk(
             fanned_out_at=timezone.now() if finished else None,
             recipient_count=event.recipient_count + inserted,
         )
-        after, upto = event.fanout_cursor, params["upto"]
+        chunk = FanOutChunk(event_id, event.fanout_cursor, params["upto"], inserted, deliveries, event.priority)
+        # For observers only (metrics, the live inbox): dispatch is handed the chunk by
+        # the fan-out task.
         transaction.on_commit(
             lambda: fan_out_chunk_committed.send(
                 sender=UserNotification,
                 event_id=event_id,
-                after_user_id=after,
-                upto_user_id=upto,
+                after_user_id=chunk.after_user_id,
+                upto_user_id=chunk.upto_user_id,
                 notifications_created=inserted,
                 deliveries_created=deliveries,
                 deliveries_muted=muted,
-                priority=audience.priority,
+                priority=chunk.priority,
             )
         )
-    return after, upto, inserted
+    return chunk
 
 
-def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
+def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Iterator[FanOutChunk]:
     """Fan an event out to its audience (its subscribers, or a direct send's
-    recipients); returns how many items this run added."""
+    recipients), yielding each chunk once it has committed."""
     chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
     event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
     if event is None or event.fanout_state == FanoutState.DONE:
-        return 0
+        return
     send = DirectSend.objects.filter(event_id=event_id).first()
     if send is not None and send.status != SendStatus.QUEUED:
-        return 0  # scheduled for later (beat releases it) or cancelled
+        return  # scheduled for later (beat releases it) or cancelled
     if send is not None:
         audience = recipients_audience(send)
     elif _has_external_subscribers(event):
@@ -289,17 +307,22 @@ def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
     content, variants = inbox_content(event), inbox_content_by_locale(event)
     total = 0
     while True:
-        result = _fan_out_chunk(
+        chunk = _fan_out_chunk(
             event_id, content, chunk_size, audience, critical=event.event_type.critical, variants=variants
         )
-        if result is None:
+        if chunk is None:
             break
-        _after, upto, inserted = result
-        total += inserted
-        if upto is None:
+        total += chunk.notifications_created
+        yield chunk
+        if chunk.upto_user_id is None:
             break
     logger.info("event %s fanned out: %d new inbox items", event_id, total)
-    return total
+
+
+def event_fan_out(*, event_id: int, chunk_size: int | None = None) -> int:
+    """Fan an event out without handing its deliveries on (tests, benchmarks: the task
+    is what hands them to dispatch); returns how many items this run added."""
+    return sum(chunk.notifications_created for chunk in event_fan_out_chunks(event_id=event_id, chunk_size=chunk_size))
 
 
 # --- Explicit audience: a direct send's recipient rows --------------------------------
@@ -459,7 +482,6 @@ def recipients_audience(send: DirectSend) -> Audience:
             SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL,
             SUBSCRIBED_RECIPIENTS,
             params,
-            send.priority,
             addresses=addresses,
         )
     external = [c for c in send.channels if c != Channel.IN_APP]
@@ -471,6 +493,5 @@ def recipients_audience(send: DirectSend) -> Audience:
         _requested_deliveries_sql(external) if external else None,
         _requested_recipients(external) if external else None,
         params,
-        send.priority,
         addresses=addresses,
     )

@@ -17,14 +17,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.common.auth import ServicePrincipal
-from apps.common.priorities import NORMAL, fanout_queue_for
-from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.services import delivery_transition
+from apps.common.priorities import NORMAL
 from apps.events.models import Event, EventType, FanoutState
-from apps.events.services import event_data_validate
+from apps.events.validators import event_data_validate
 
 from .addresses import Address, address_parse, recipients_split
 from .models import DirectSend, DirectSendRecipient, SendStatus
+from .send_cancel import send_deliveries_cancel
+from .tasks import direct_send_cancel_task, fan_out_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -37,24 +37,17 @@ def _owner_fields(caller) -> dict:
     return {"created_by": caller}
 
 
-FAN_OUT_BATCH = 50
-
-
-def _enqueue_fan_out(sends: list[DirectSend]) -> None:
-    """One task per send, or for a bulk one task per FAN_OUT_BATCH sends of a priority:
-    a broker round trip per send would cost a 1000-item bulk request seconds."""
-    from .tasks import fan_out_batch_task, fan_out_task
-
-    if len(sends) == 1:
-        fan_out_task.apply_async(args=[sends[0].event_id], queue=fanout_queue_for(sends[0].priority))
-        return
+def _by_priority(sends: list[DirectSend]) -> dict[str, list[int]]:
+    """{priority: [event ids]}: what fan_out_enqueue takes."""
     by_priority: dict[str, list[int]] = {}
     for send in sends:
         by_priority.setdefault(send.priority, []).append(send.event_id)
-    for priority, event_ids in by_priority.items():
-        for start in range(0, len(event_ids), FAN_OUT_BATCH):
-            batch = event_ids[start : start + FAN_OUT_BATCH]
-            fan_out_batch_task.apply_async(args=[batch], queue=fanout_queue_for(priority))
+    return by_priority
+
+
+def _enqueue_fan_out(sends: list[DirectSend]) -> None:
+    for priority, event_ids in _by_priority(sends).items():
+        fan_out_enqueue(event_ids=event_ids, priority=priority)
 
 
 def _unknown_recipients(recipients: list[tuple[list[int], list]]) -> dict[int, list[int]]:
@@ -121,7 +114,7 @@ def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
         event_type = request["event_type"]
         if isinstance(event_type, str):
             event_type = EventType.objects.get(key=event_type)
-        events.append(Event(event_type=event_type, data=data))
+        events.append(Event(event_type=event_type, data=data, priority=request.get("priority") or NORMAL))
     Event.objects.bulk_create(events)
     for event, request, (user_ids, addresses) in zip(events, requests, split, strict=True):
         scheduled_at = request.get("scheduled_at")
@@ -160,8 +153,10 @@ def direct_send_create(*, caller, **request) -> DirectSend:
     return direct_sends_create(caller=caller, requests=[request])[0]
 
 
-def scheduled_sends_release(*, limit: int = 500) -> int:
-    """Queue the fan-out of every scheduled send that is due; returns how many."""
+def scheduled_sends_release(*, limit: int = 500) -> dict[str, list[int]]:
+    """Mark every scheduled send that is due as queued; returns their event ids by
+    priority, for the caller to enqueue their fan-out (apps.scheduling.release). A send
+    released and never enqueued (a crash in between) is re-driven by the outbox relay."""
     with transaction.atomic():
         due = list(
             DirectSend.objects.select_for_update(skip_locked=True)
@@ -169,22 +164,20 @@ def scheduled_sends_release(*, limit: int = 500) -> int:
             .order_by("scheduled_at")[:limit]
         )
         DirectSend.objects.filter(pk__in=[send.pk for send in due]).update(status=SendStatus.QUEUED)
-        transaction.on_commit(lambda: _enqueue_fan_out(due), robust=True)
     if due:
         logger.info("released %d scheduled sends", len(due))
-    return len(due)
+    return _by_priority(due)
 
 
 # Deliveries a cancel request moves itself; a larger send's rest is moved by a task.
 CANCEL_INLINE_LIMIT = 500
 
 
-def direct_send_cancel(*, send: DirectSend, by: str, all_now: bool = False) -> int:
+def direct_send_cancel(*, send: DirectSend, by: str) -> int:
     """Stop a send: a scheduled one never fans out, a running fan-out stops at its next
     chunk, and every delivery not yet sent (pending) is cancelled: up to
-    CANCEL_INLINE_LIMIT here and the rest by a task (all of them here with all_now).
-    Returns how many deliveries this call cancelled. Repeating it is harmless."""
-    limit = None if all_now else CANCEL_INLINE_LIMIT
+    CANCEL_INLINE_LIMIT here and the rest by a task. Returns how many deliveries this
+    call cancelled. Repeating it is harmless."""
     with transaction.atomic():
         # The event row lock waits for a chunk in progress; after it, no chunk starts.
         Event.objects.select_for_update().filter(pk=send.event_id).first()
@@ -194,19 +187,7 @@ def direct_send_cancel(*, send: DirectSend, by: str, all_now: bool = False) -> i
         Event.objects.filter(pk=send.event_id).exclude(fanout_state=FanoutState.DONE).update(
             fanout_state=FanoutState.DONE
         )
-    pending = Delivery.objects.filter(notification__event_id=send.event_id, status=DeliveryStatus.PENDING)
-    delivery_ids = list(pending.order_by("pk").values_list("pk", flat=True)[: limit + 1 if limit else None])
-    if limit is not None and len(delivery_ids) > limit:
-        from .tasks import direct_send_cancel_task
-
-        delivery_ids = delivery_ids[:limit]
+    cancelled, more = send_deliveries_cancel(send_id=send.pk, by=by, limit=CANCEL_INLINE_LIMIT)
+    if more:
         direct_send_cancel_task.delay(send.pk, by)
-    return sum(
-        delivery_transition(
-            delivery_id=delivery_id,
-            to_status=DeliveryStatus.CANCELLED,
-            from_statuses=[DeliveryStatus.PENDING],
-            detail={"reason": "send cancelled", "by": by},
-        )
-        for delivery_id in delivery_ids
-    )
+    return cancelled

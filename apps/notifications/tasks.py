@@ -1,13 +1,57 @@
+"""Fan-out's tasks, and fan_out_enqueue: the one way work enters this stage.
+
+Each committed chunk's deliveries are handed to dispatch here, through
+delivery's deliveries_enqueue, on the queues of the chunk's priority.
+"""
+
+import logging
+
 from celery import shared_task
 
+from apps.common.priorities import queue_for
 from apps.common.retry import DATABASE_OUTAGE_RETRY
+from apps.delivery.tasks import deliveries_enqueue
+from apps.events.selectors import event_fanout_overdue
 
-from .fanout import event_fan_out
+from .fanout import FanOutChunk, event_fan_out_chunks
+from .selectors import pending_delivery_ids_for_chunk
+from .send_cancel import send_deliveries_cancel
+
+logger = logging.getLogger(__name__)
+
+# Events per task for a bulk request: a broker round trip per event would cost a
+# 1000-item bulk request seconds.
+FAN_OUT_BATCH = 50
+
+
+def fan_out_enqueue(*, event_ids: list[int], priority: str) -> None:
+    """Queue the fan-out of events on the fan-out queue of `priority`: one task for one
+    event, else one per FAN_OUT_BATCH events."""
+    queue = queue_for("fanout", priority)
+    if len(event_ids) == 1:
+        fan_out_task.apply_async(args=[event_ids[0]], queue=queue)
+        return
+    for start in range(0, len(event_ids), FAN_OUT_BATCH):
+        fan_out_batch_task.apply_async(args=[event_ids[start : start + FAN_OUT_BATCH]], queue=queue)
+
+
+def _chunk_deliveries_enqueue(chunk: FanOutChunk) -> None:
+    if chunk.deliveries_created == 0:
+        return
+    for channel, delivery_ids in pending_delivery_ids_for_chunk(
+        event_id=chunk.event_id, after_user_id=chunk.after_user_id, upto_user_id=chunk.upto_user_id
+    ):
+        deliveries_enqueue(channel=channel, delivery_ids=delivery_ids, priority=chunk.priority)
+
+
+def _fan_out(event_id: int) -> None:
+    for chunk in event_fan_out_chunks(event_id=event_id):
+        _chunk_deliveries_enqueue(chunk)
 
 
 @shared_task(name="notifications.fan_out", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY)
 def fan_out_task(event_id: int) -> None:
-    event_fan_out(event_id=event_id)
+    _fan_out(event_id)
 
 
 @shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True)
@@ -15,22 +59,30 @@ def fan_out_batch_task(event_ids: list[int]) -> None:
     """The fan-outs of a bulk send's small events, one after the other; each is
     idempotent, so a redelivered batch redoes only what is not done."""
     for event_id in event_ids:
-        event_fan_out(event_id=event_id)
+        _fan_out(event_id)
 
 
-@shared_task(name="notifications.scheduled_sends_release")
-def scheduled_sends_release_task() -> int:
-    from .sends import scheduled_sends_release
+def outbox_relay() -> int:
+    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
+    send's included); returns how many."""
+    overdue = event_fanout_overdue()
+    for priority, event_ids in overdue.items():
+        fan_out_enqueue(event_ids=event_ids, priority=priority)
+    count = sum(map(len, overdue.values()))
+    if count:
+        logger.warning("outbox relay re-drove %d events", count)
+    return count
 
-    return scheduled_sends_release()
+
+# Named for the outbox it reads (apps.events), as beat's rows know it.
+@shared_task(name="events.outbox_relay")
+def outbox_relay_task() -> int:
+    return outbox_relay()
 
 
 @shared_task(name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True)
 def direct_send_cancel_task(send_id: int, by: str) -> int:
     """The rest of a large send's pending deliveries (each move is conditional: a re-run
     or a race with the inline part cancels nothing twice)."""
-    from .models import DirectSend
-    from .sends import direct_send_cancel
-
-    send = DirectSend.objects.filter(pk=send_id).first()
-    return direct_send_cancel(send=send, by=by, all_now=True) if send else 0
+    cancelled, _ = send_deliveries_cancel(send_id=send_id, by=by)
+    return cancelled

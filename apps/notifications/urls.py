@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, send_api
+from . import api, publish_api, send_api
 
 urlpatterns = [
     path("inbox/", api.InboxListApi.as_view(), name="inbox"),
@@ -14,6 +14,7 @@ urlpatterns = [
 ]
 
 urlpatterns += [
+    path("events/", publish_api.EventPublishApi.as_view(), name="events"),
     path("notifications/", send_api.NotificationSendApi.as_view(), name="notifications"),
     path("notifications/bulk/", send_api.NotificationBulkSendApi.as_view(), name="notifications-bulk"),
     path("notifications/<int:send_id>/", send_api.NotificationDetailApi.as_view(), name="notification-detail"),

@@ -7,9 +7,6 @@ workers' counts too. Gauges that describe shared state (queue depth, oldest pend
 delivery) are computed at scrape time instead (see collectors.py).
 """
 
-import time
-from contextlib import contextmanager
-
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PUBLISHED = Counter("notifications_events_published_total", "Events recorded by event_publish.", ["event_type"])
@@ -25,7 +22,7 @@ DELIVERY_TRANSITIONS = Counter(
 DEAD_LETTERS = Counter("notifications_dead_letters_total", "Deliveries that exhausted their retries.", ["channel"])
 TASK_RETRIES = Counter("notifications_task_retries_total", "Celery task retries scheduled.", ["task"])
 
-# Each open stream holds a web thread: this is the figure to size the web's threads by.
+# Open streams of the stream processes (coroutines, not threads): the figure to size them by.
 INBOX_STREAMS_OPEN = Gauge(
     "notifications_inbox_streams_open", "Live inbox streams open now.", multiprocess_mode="livesum"
 )
@@ -37,32 +34,6 @@ EVENT_TO_INBOX_SECONDS = Histogram(
     ["event_type"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
 )
-PROVIDER_CALL_SECONDS = Histogram(
-    "notifications_provider_call_seconds",
-    "Seconds spent in one call to a delivery provider.",
-    ["channel", "provider", "outcome"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-
-
-@contextmanager
-def observe_provider_call(channel: str, provider: str):
-    """Time one provider call:
-
-        with observe_provider_call("email", "smtp"):
-            connection.send_messages(messages)
-
-    The outcome label is `ok`, or `error` when the block raises (the error propagates).
-    """
-    started = time.perf_counter()
-    outcome = "error"
-    try:
-        yield
-        outcome = "ok"
-    finally:
-        PROVIDER_CALL_SECONDS.labels(channel=channel, provider=provider, outcome=outcome).observe(
-            time.perf_counter() - started
-        )
 
 
 def delivery_transition_observe(*, channel: str, status: str, count: int = 1) -> None:

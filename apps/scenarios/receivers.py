@@ -3,8 +3,8 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from apps.events.services import event_publish
 from apps.events.subjects import subject_of
+from apps.notifications.publish import event_publish
 
 from .event_types import SCENARIO_CREATED, SCENARIO_DELETED, SCENARIO_EXECUTED
 from .models import Scenario

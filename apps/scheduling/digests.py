@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from apps.accounts.models import Profile
 from apps.common.links import link_or_empty
-from apps.delivery.dispatch import deliveries_enqueue
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.delivery.services import delivery_history_record
+from apps.delivery.tasks import deliveries_enqueue_routed
+from apps.events.event_types import event_type_ensure
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_type_ensure
 from apps.notifications.models import UserNotification
 from apps.subscriptions.models import DigestFrequency, Preference
 from apps.subscriptions.policy import DIGEST_HOLD
@@ -61,7 +61,7 @@ def _release_held(*, user_id: int, channel: str, now) -> int:
             .values_list("pk", flat=True)
         )
         Delivery.objects.filter(pk__in=ids).update(not_before=None, updated_at=now)
-        transaction.on_commit(lambda: deliveries_enqueue(channel=channel, delivery_ids=ids))
+        transaction.on_commit(lambda: deliveries_enqueue_routed(delivery_ids=ids))
     return len(ids)
 
 
@@ -148,7 +148,7 @@ def digest_build(*, user_id: int, channel: str, preference: Preference | None, p
             ]
         )
         if hold is None:
-            transaction.on_commit(lambda: deliveries_enqueue(channel=channel, delivery_ids=[digest.pk]))
+            transaction.on_commit(lambda: deliveries_enqueue_routed(delivery_ids=[digest.pk]))
     logger.info("digest of %d items for user %s on %s", len(items), user_id, channel)
     return digest
 

@@ -1,4 +1,5 @@
-"""Release due held deliveries (scheduled sends, quiet hours) to their channel queues.
+"""Release what is due: scheduled direct sends to their fan-out, and held deliveries
+(quiet hours, a digest turned off) to their channel queues, each at its send's priority.
 
 Each batch is taken under row locks (SKIP LOCKED, so concurrent releasers split the
 work), its `not_before` cleared in the same transaction, and the ids enqueued after the
@@ -12,32 +13,36 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.delivery.dispatch import deliveries_enqueue
 from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.selectors import PRIORITY
+from apps.delivery.tasks import deliveries_enqueue
+from apps.notifications.sends import scheduled_sends_release
+from apps.notifications.tasks import fan_out_enqueue
 
 logger = logging.getLogger(__name__)
 
 
-def _enqueue(by_channel: dict[str, list[int]]) -> None:
-    for channel, ids in by_channel.items():
-        deliveries_enqueue(channel=channel, delivery_ids=ids)
+def _enqueue(routes: dict[tuple[str, str], list[int]]) -> None:
+    for (channel, priority), ids in routes.items():
+        deliveries_enqueue(channel=channel, delivery_ids=ids, priority=priority)
 
 
 def _release_batch(*, now, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            # Only the deliveries are locked, not the events their priority is read from.
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=DeliveryStatus.PENDING, not_before__lte=now)
             .order_by("not_before", "pk")
-            .values_list("pk", "channel")[:batch_size]
+            .values_list("pk", "channel", PRIORITY)[:batch_size]
         )
         if not rows:
             return 0
-        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(not_before=None, updated_at=timezone.now())
-        by_channel: dict[str, list[int]] = {}
-        for pk, channel in rows:
-            by_channel.setdefault(channel, []).append(pk)
-        transaction.on_commit(lambda: _enqueue(by_channel))
+        Delivery.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(not_before=None, updated_at=timezone.now())
+        routes: dict[tuple[str, str], list[int]] = {}
+        for pk, channel, priority in rows:
+            routes.setdefault((channel, priority), []).append(pk)
+        transaction.on_commit(lambda: _enqueue(routes))
     return len(rows)
 
 
@@ -55,3 +60,11 @@ def deliveries_release_due(*, now=None, batch_size: int | None = None, max_batch
     if released:
         logger.info("released %d due deliveries", released)
     return released
+
+
+def sends_release_due() -> int:
+    """Queue the fan-out of every scheduled direct send that is due, at its priority."""
+    released = scheduled_sends_release()
+    for priority, event_ids in released.items():
+        fan_out_enqueue(event_ids=event_ids, priority=priority)
+    return sum(map(len, released.values()))

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from .digests import digests_build
 from .locks import periodic_run
-from .release import deliveries_release_due
+from .release import deliveries_release_due, sends_release_due
 from .retention import retention_purge
 
 
@@ -16,10 +16,11 @@ def _once_per_slot(name: str, every_seconds: int, body) -> dict:
 
 @shared_task(name="scheduling.release_due")
 def release_due_task() -> dict:
+    """Everything held that is due: scheduled direct sends, then held deliveries."""
     return _once_per_slot(
         "scheduling.release_due",
         settings.SCHEDULED_RELEASE_INTERVAL_SECONDS,
-        lambda: {"released": deliveries_release_due()},
+        lambda: {"sends": sends_release_due(), "released": deliveries_release_due()},
     )
 
 

@@ -1,7 +1,30 @@
 from django.contrib import admin
 
+from apps.common.priorities import CRITICAL
+from apps.events.models import EventType
+
 from .models import Preference, Subscription, SubscriptionOptOut, SubscriptionOrigin
-from .services import subscriptions_delete, subscriptions_set_enabled
+from .services import subscriptions_delete, subscriptions_revoke_for_event_type, subscriptions_set_enabled
+
+
+@admin.register(EventType)
+class EventTypeAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "critical", "self_service", "default_priority", "default_channels", "created_at")
+    list_filter = ("critical", "self_service", "default_priority")
+    search_fields = ("key", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is what others subscribe and publish by (and the form's slug check
+        # refuses the dots of every existing key, so no change could be saved).
+        return ("key",) if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        # A new critical type's fan-outs are critical unless a priority was chosen.
+        if not change and obj.critical and "default_priority" not in form.changed_data:
+            obj.default_priority = CRITICAL
+        super().save_model(request, obj, form, change)
+        if change and "self_service" in form.changed_data and not obj.self_service:
+            subscriptions_revoke_for_event_type(event_type=obj)
 
 
 @admin.register(Subscription)

@@ -1,6 +1,9 @@
 from django.db import IntegrityError, transaction
 
 from apps.common.errors import Conflict
+from apps.delivery.models import SuppressionReason
+from apps.delivery.suppressions import suppression_record
+from apps.events.event_types import event_type_update
 
 from .access import subject_visible, subscription_access_check
 from .defaults import defaults_lock
@@ -102,6 +105,17 @@ def subscriptions_delete(*, queryset) -> int:
 # them, so no opt-out is recorded; services' and default rows stay.
 
 
+def event_type_update_closing_access(*, event_type, data: dict):
+    """Change an event type (apps.events.event_types.event_type_update); when it stops
+    being self-service, the subscriptions people made to it go in the same transaction."""
+    closing = event_type.self_service and data.get("self_service") is False
+    with transaction.atomic():
+        event_type = event_type_update(event_type=event_type, data=data)
+        if closing:
+            subscriptions_revoke_for_event_type(event_type=event_type)
+    return event_type
+
+
 def subscriptions_revoke_for_event_type(*, event_type) -> int:
     """The event type is no longer self-service: people's own subscriptions to it go."""
     if event_type.self_service:
@@ -176,3 +190,24 @@ def preference_update(*, user, data: dict, origin: str = SubscriptionOrigin.PERS
             origin=origin,
         )
     return preference
+
+
+def subscription_unsubscribe(*, target) -> bool:
+    """Turn off the person's subscriptions to that event type on that channel (for any
+    subject). False when there is none, e.g. it was deleted since. An address that is
+    no user has no subscriptions: it goes on the suppression list instead."""
+    if target.user_id is None:
+        suppression_record(
+            address=target.address,
+            channel=target.channel,
+            reason=SuppressionReason.UNSUBSCRIBED,
+            detail={"via": "one-click", "event_type_id": target.event_type_id},
+        )
+        return True
+    queryset = Subscription.objects.filter(
+        user_id=target.user_id, event_type_id=target.event_type_id, channel=target.channel
+    )
+    if not queryset.exists():
+        return False
+    subscriptions_set_enabled(queryset=queryset.filter(enabled=True), enabled=False)
+    return True

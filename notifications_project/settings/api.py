@@ -17,7 +17,7 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.common.auth.ApiKeyAuthentication",
-        "apps.common.auth.PersonTokenAuthentication",
+        "apps.accounts.auth.PersonTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -46,7 +46,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "DESCRIPTION": "Notifications for people (inbox, subscriptions) and for services (events, sends).",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "apps.common.channels.Channel",
+        # One schema name for the priority choices (sends and event types).
+        "PriorityEnum": "apps.common.priorities.PRIORITY_CHOICES",
+    },
 }
 
 # Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.

@@ -9,10 +9,10 @@ OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
 
 # Templates fall back from the person's locale to its language, then to this.
-NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
 # One render of an operator's stored template: wall-clock seconds and characters of
 # output (and of any value it builds on the way); over either, the default template is used.
 TEMPLATE_RENDER_MAX_SECONDS = env.float("TEMPLATE_RENDER_MAX_SECONDS", default=1.0)
 TEMPLATE_OUTPUT_MAX_CHARS = env.int("TEMPLATE_OUTPUT_MAX_CHARS", default=256 * 1024)
+NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
 # Channels held during quiet hours (in-app is never held).
 QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])

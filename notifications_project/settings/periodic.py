@@ -6,8 +6,6 @@ from .environment import env
 # How often due held/scheduled deliveries are released, and how many per run.
 SCHEDULED_RELEASE_INTERVAL_SECONDS = env.int("SCHEDULED_RELEASE_INTERVAL_SECONDS", default=5)
 SCHEDULED_RELEASE_BATCH_SIZE = env.int("SCHEDULED_RELEASE_BATCH_SIZE", default=5000)
-# How often beat looks for scheduled sends that are due.
-SCHEDULED_SEND_SCAN_SECONDS = env.int("SCHEDULED_SEND_SCAN_SECONDS", default=10)
 # Digests: how often closed windows are looked for; daily and weekly ones close at this
 # local hour (weekly on this weekday, 0 = Monday) in each person's time zone.
 DIGEST_INTERVAL_SECONDS = env.int("DIGEST_INTERVAL_SECONDS", default=60)

@@ -1,8 +1,8 @@
 import pytest
 
 from apps.delivery.models import Delivery
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
+from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Subscription
 
 

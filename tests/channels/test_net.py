@@ -9,7 +9,7 @@ import requests
 import trustme
 from django.test import override_settings
 
-from apps.delivery.net import (
+from apps.common.net import (
     MAX_RESPONSE_BYTES,
     GuardedClient,
     HostNotFound,

@@ -6,7 +6,7 @@ import pytest
 from apps.accounts.services import user_create
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.recovery import WORKER_LOST
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Subscription
 
 from ..worker import Worker, wait_until

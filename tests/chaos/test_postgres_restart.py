@@ -8,10 +8,11 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection
 
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.recovery import deliveries_sweep_stuck
+from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
+from apps.notifications.tasks import outbox_relay
 
 from ..worker import Worker, wait_until
 from .helpers import make_audience, recovered_ids, run_id, sent_twice
@@ -61,7 +62,7 @@ def test_postgres_restart_while_workers_run(broker, private_pg, event_types, set
             if time.monotonic() - last_beat > 2:
                 last_beat = time.monotonic()
                 outbox_relay()
-                deliveries_sweep_stuck()
+                sweep_stuck_deliveries_task()
             done = Event.objects.filter(fanout_state=FanoutState.DONE).count() == 2
             return done and Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 2 * AUDIENCE
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.delivery.resilience.circuit import CLOSED, OPEN, CircuitBreaker
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 from ..integration.providers import TWILIO_SID, TWILIO_TOKEN
 from ..sinks import ProviderSink

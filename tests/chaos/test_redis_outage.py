@@ -8,10 +8,11 @@ import pytest
 from django.db import transaction
 
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.recovery import deliveries_sweep_stuck
+from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
+from apps.notifications.tasks import outbox_relay
 
 from ..worker import Worker, wait_until
 from .helpers import make_audience, run_id, sent_twice
@@ -61,7 +62,7 @@ def test_redis_down_for_10s_and_back_empty_loses_and_doubles_nothing(broker, eve
             if time.monotonic() - last_beat > 2:
                 last_beat = time.monotonic()
                 outbox_relay()
-                deliveries_sweep_stuck()
+                sweep_stuck_deliveries_task()
             done = Event.objects.filter(pk__in=events, fanout_state=FanoutState.DONE).count() == len(events)
             sent = Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(events) * AUDIENCE
             return done and sent

@@ -21,10 +21,11 @@ import pytest
 
 from apps.delivery.channels.registry import registered_keys
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.recovery import deliveries_sweep_stuck
+from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish, outbox_relay
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
+from apps.notifications.tasks import outbox_relay
 
 from ..worker import Worker, wait_until
 from .helpers import busiest_pool_child, make_audience, recovered_ids, run_id, sent_twice
@@ -120,7 +121,7 @@ def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types,
             if time.monotonic() - last_beat > BEAT_EVERY:
                 last_beat = time.monotonic()
                 outbox_relay()
-                deliveries_sweep_stuck()
+                sweep_stuck_deliveries_task()
             return Event.objects.get(pk=event.pk).fanout_state == FanoutState.DONE and sent.count() == RECIPIENTS
 
         wait_until(recovered, timeout=240, interval=0.5, message="every delivery sent")

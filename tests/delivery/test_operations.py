@@ -81,7 +81,7 @@ def test_sweeper_takes_back_only_sendings_past_their_lease(make_user, event_type
     Delivery.objects.filter(pk__in=[stuck.pk, spent.pk]).update(updated_at=stale)
     Delivery.objects.filter(pk=spent.pk).update(attempts=2)
     settings.DELIVERY_STUCK_SENDING_SECONDS = 900
-    assert deliveries_sweep_stuck()["recovered"] == 2
+    assert deliveries_sweep_stuck().recovered == 2
     assert Delivery.objects.get(pk=stuck.pk).status == DeliveryStatus.PENDING
     assert Delivery.objects.get(pk=spent.pk).status == DeliveryStatus.DEAD  # no attempts left
     assert Delivery.objects.get(pk=live.pk).status == DeliveryStatus.SENDING
@@ -90,7 +90,7 @@ def test_sweeper_takes_back_only_sendings_past_their_lease(make_user, event_type
 def test_sweeper_is_on_the_beat_schedule():
     from django_celery_beat.models import PeriodicTask
 
-    from apps.events.periodic import periodic_tasks_ensure
+    from apps.common.beat import periodic_tasks_ensure
 
     periodic_tasks_ensure()
     task = PeriodicTask.objects.get(task="delivery.sweep_stuck")

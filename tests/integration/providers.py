@@ -4,12 +4,14 @@ circuit breakers and rate limits in the test Redis."""
 
 import contextlib
 
+from apps.common.priorities import priority_queues
 from apps.common.redis_clients import redis_client
 from apps.delivery.models import Delivery, DeliveryStatus
 
 from ..worker import Worker, wait_until
 
-PROVIDER_WORKER_QUEUES = "fanout,email,sms"
+# Every priority's queue, highest first, as the Procfile's worker reads them.
+PROVIDER_WORKER_QUEUES = ",".join(priority_queues(["fanout", "email", "sms"]))
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "test-twilio-auth-token"
 

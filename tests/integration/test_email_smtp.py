@@ -7,7 +7,7 @@ from django.test import Client
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Subscription
 
 from ..sinks import SmtpSink

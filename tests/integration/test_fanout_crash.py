@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.events.models import Event, FanoutState
-from apps.events.services import event_publish
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Subscription
 
 from ..worker import Worker, wait_until

@@ -6,7 +6,7 @@ import pytest
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 from ..worker import wait_until
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 from ..sinks import ProviderSink, free_port
 from ..worker import wait_until

@@ -7,7 +7,7 @@ import pytest
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.resilience.circuit import OPEN, provider_circuit
-from apps.events.services import event_publish
+from apps.notifications.publish import event_publish
 
 from ..sinks import ProviderSink, SmtpSink
 from ..worker import wait_until

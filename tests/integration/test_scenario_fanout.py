@@ -112,7 +112,7 @@ def test_outbox_relay_redrives_a_committed_event_whose_fan_out_never_ran(
     event = Event.objects.create(event_type=event_types["scenario.created"], data={"name": "Lost"})
     Event.objects.filter(pk=event.pk).update(created_at=event.created_at - timedelta(minutes=5))
 
-    from apps.events.tasks import outbox_relay_task
+    from apps.notifications.tasks import outbox_relay_task
 
     assert outbox_relay_task.apply().get() == 1  # the beat task's body: enqueues the fan-out
     wait_until(lambda: Event.objects.get(pk=event.pk).fanout_state == FanoutState.DONE, message="relayed fan-out")

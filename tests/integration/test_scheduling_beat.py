@@ -13,8 +13,8 @@ from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.models import UserNotification
+from apps.notifications.sends import direct_send_cancel, direct_send_create
 from apps.scheduling.release import deliveries_release_due
-from apps.scheduling.services import notification_cancel, notification_schedule
 from apps.scheduling.tasks import digests_build_task, release_due_task
 from apps.subscriptions.models import Preference
 
@@ -60,23 +60,22 @@ def test_a_held_delivery_goes_out_at_the_end_of_quiet_hours(celery_worker, news,
     assert sent_count(delivery.pk) == 1
 
 
-def test_a_scheduled_send_goes_at_its_time_and_a_cancelled_one_never(celery_worker, news, make_user):
+def test_a_scheduled_send_goes_at_its_time_and_a_cancelled_one_never(celery_worker, news, make_user, settings):
+    settings.SCHEDULED_RELEASE_INTERVAL_SECONDS = 1
     keep, cancel = make_user(), make_user()
-    at = timezone.now() + timedelta(days=1)
-    # Scheduled before the fan-out's dispatch is enqueued (at commit), as a direct
-    # send with scheduled_at would be: the dispatch then finds them not yet due.
-    with transaction.atomic():
-        event = fan_out_here(news)
-        for user in (keep, cancel):
-            notification_schedule(notification_id=event.notifications.get(user=user).pk, at=at)
-    assert notification_cancel(notification_id=event.notifications.get(user=cancel).pk) == 1
-    kept = Delivery.objects.get(notification__event=event, notification__user=keep)
-    cancelled = Delivery.objects.get(notification__event=event, notification__user=cancel)
+    at = timezone.now() + timedelta(seconds=1)
+    staff = make_user("staff")
+    kept, cancelled = (
+        direct_send_create(caller=staff, event_type=news, recipients=[user.pk], channels=["log"], scheduled_at=at)
+        for user in (keep, cancel)
+    )
+    direct_send_cancel(send=cancelled, by="ops")
+    time.sleep(max((at - timezone.now()).total_seconds(), 0) + 0.1)
 
-    assert deliveries_release_due(now=at - timedelta(seconds=1)) == 0
-    assert deliveries_release_due(now=at) == 1
-    wait_until(lambda: status(kept.pk) == DeliveryStatus.SENT, message="the scheduled delivery sent")
-    assert status(cancelled.pk) == DeliveryStatus.CANCELLED and sent_count(cancelled.pk) == 0
+    assert release_due_task() == {"sends": 1, "released": 0}  # the one release job: sends too
+    delivery = lambda send: Delivery.objects.filter(notification__event_id=send.event_id).first()  # noqa: E731
+    wait_until(lambda: delivery(kept) and status(delivery(kept).pk) == DeliveryStatus.SENT, message="sent at its time")
+    assert delivery(cancelled) is None  # never fanned out
 
 
 def run_twice_at_once(task):
@@ -110,7 +109,7 @@ def test_two_beats_release_once(celery_worker, news, make_user, settings):
     time.sleep(max((due - timezone.now()).total_seconds(), 0) + 0.1)
 
     results = run_twice_at_once(release_due_task)
-    assert sorted(results, key=str) == [{"released": 3}, {"skipped": True}]
+    assert sorted(results, key=str) == [{"sends": 0, "released": 3}, {"skipped": True}]
     ids = list(Delivery.objects.filter(notification__event=event).values_list("pk", flat=True))
     wait_until(lambda: all(status(pk) == DeliveryStatus.SENT for pk in ids), message="all sent")
     assert [sent_count(pk) for pk in ids] == [1, 1, 1]

@@ -5,8 +5,8 @@ import pytest
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
-from apps.delivery.recovery import deliveries_sweep_stuck
-from apps.events.services import event_publish
+from apps.delivery.tasks import sweep_stuck_deliveries_task
+from apps.notifications.publish import event_publish
 
 from ..sinks import SmtpSink
 from ..worker import Worker, wait_until
@@ -35,9 +35,9 @@ def test_delivery_of_a_killed_worker_is_recovered_and_sent_once(event_types, mak
             # The redelivered task finds the delivery claimed and leaves it alone;
             # a lease shorter than its age lets the sweeper take it back.
             settings.DELIVERY_STUCK_SENDING_SECONDS = 3600
-            assert deliveries_sweep_stuck()["recovered"] == 0
+            assert sweep_stuck_deliveries_task()["recovered"] == 0
             settings.DELIVERY_STUCK_SENDING_SECONDS = 0
-            assert deliveries_sweep_stuck()["recovered"] == 1
+            assert sweep_stuck_deliveries_task()["recovered"] == 1
             delivery = wait_for_status(delivery.pk, DeliveryStatus.SENT)
         finally:
             second.stop()

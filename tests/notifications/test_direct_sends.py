@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, FanoutState
-from apps.events.selectors import event_fanout_overdue_ids
+from apps.events.selectors import event_fanout_overdue
 from apps.notifications.models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from apps.notifications.sends import scheduled_sends_release
 
@@ -16,6 +16,10 @@ from ..worker import wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 URL = "/api/v1/notifications/"
+
+
+def overdue_ids() -> list[int]:
+    return [pk for ids in event_fanout_overdue().values() for pk in ids]
 
 
 def fanned_out(send_id):
@@ -135,13 +139,13 @@ def test_scheduled_send_waits_for_beat_and_cancel_stops_it(event_types, make_use
 
     # Not late for the outbox relay, and not yet due for beat.
     Event.objects.filter(pk=send.event_id).update(created_at=timezone.now() - timedelta(hours=1))
-    assert send.event_id not in event_fanout_overdue_ids()
-    assert scheduled_sends_release() == 0
+    assert send.event_id not in overdue_ids()
+    assert scheduled_sends_release() == {}
 
     cancel = client.post(f"{URL}{send.pk}/cancel/")
     assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
     DirectSend.objects.filter(pk=send.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
-    assert scheduled_sends_release() == 0  # cancelled: never released
+    assert scheduled_sends_release() == {}  # cancelled: never released
     assert not UserNotification.objects.exists()
 
 
@@ -153,9 +157,9 @@ def test_due_scheduled_send_is_released_by_beat_task(celery_worker, event_types,
     send_id = client.post(URL, body, format="json").json()["id"]
     assert DirectSend.objects.get(pk=send_id).status == SendStatus.SCHEDULED
     wait_until(lambda: timezone.now() > soon, timeout=5)
-    from apps.notifications.tasks import scheduled_sends_release_task
+    from apps.scheduling.tasks import release_due_task
 
-    scheduled_sends_release_task.delay()  # what beat does every SCHEDULED_SEND_SCAN_SECONDS
+    release_due_task.delay()  # what beat does every SCHEDULED_RELEASE_INTERVAL_SECONDS
     wait_until(lambda: fanned_out(send_id), message="released fan-out")
     assert UserNotification.objects.filter(event__direct_send=send_id, user=ann).exists()
 

@@ -27,7 +27,7 @@ def test_missing_or_unsafe_request_id_gets_a_new_one(client, sent):
 
 
 def test_event_published_outside_a_request_has_no_correlation_id(event_types):
-    from apps.events.services import event_publish
+    from apps.notifications.publish import event_publish
 
     event, _ = event_publish(event_type="scenario.created", data={})
     assert event.correlation_id is None

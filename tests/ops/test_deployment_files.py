@@ -130,6 +130,11 @@ def check_command(command: str) -> set[str]:
             assert callable(import_target(argv[1]))
             assert (ROOT / "gunicorn.conf.py").is_file()
             continue
+        if argv[:3] == ["python", "-m", "uvicorn"]:
+            argv = argv[2:]  # the Procfile's form: the virtualenv's interpreter, like manage.py
+        if argv[0] == "uvicorn":
+            assert callable(import_target(argv[1]))
+            continue
         if argv[0] == "python":
             assert argv[1] == "manage.py", command
             assert argv[2] in get_commands(), f"no management command {argv[2]!r}"
@@ -146,7 +151,14 @@ def test_compose_has_every_process_and_its_backing_services():
 
 def test_app_services_share_one_block():
     shared = COMPOSE["x-app"]
-    assert set(APP_SERVICES) == {"migrate", "web", "beat", "flower", *(n for n in SERVICES if n.startswith("worker"))}
+    assert set(APP_SERVICES) == {
+        "migrate",
+        "web",
+        "stream",
+        "beat",
+        "flower",
+        *(n for n in SERVICES if n.startswith("worker")),
+    }
     for name, service in APP_SERVICES.items():
         for key in ("build", "env_file", "volumes"):
             assert service[key] == shared[key], f"{name}.{key} differs from x-app"
@@ -182,12 +194,34 @@ def test_exactly_one_beat():
 
 
 def test_long_running_services_have_healthchecks_and_start_after_migrations():
-    for name in ["web", "flower", "postgres", "redis", "mailpit", *(n for n in SERVICES if n.startswith("worker"))]:
+    for name in [
+        "web",
+        "stream",
+        "proxy",
+        "flower",
+        "postgres",
+        "redis",
+        "mailpit",
+        *(n for n in SERVICES if n.startswith("worker")),
+    ]:
         assert SERVICES[name]["healthcheck"]["test"], name
     for name, service in APP_SERVICES.items():
         if name != "migrate":
             assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
     assert "/health/" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "/health/" in " ".join(SERVICES["stream"]["healthcheck"]["test"])
+
+
+def test_the_proxy_sends_the_stream_to_the_stream_process_and_the_rest_to_the_web():
+    """One origin for browsers (the inbox page's session cookie reaches its stream)."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in SERVICES["proxy"]["volumes"]
+    stream_port = option(shlex.split(SERVICES["stream"]["command"]), "--port")
+    assert f"server stream:{stream_port};" in conf and "server web:8000;" in conf
+    stream_block = conf.split("location = /api/v1/inbox/stream/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://notifications_stream;" in stream_block
+    assert "proxy_buffering off;" in stream_block
+    assert "ports" not in SERVICES["web"], "browsers reach the web through the proxy"
 
 
 def test_worker_healthchecks_ping_their_own_worker():

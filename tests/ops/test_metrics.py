@@ -12,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.channels import Channel
 from apps.delivery.channels.base import Message, Outcome, SendResult
+from apps.delivery.metrics import observe_provider_call
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.services import delivery_transition
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
 from apps.ops.collectors import queue_depths
-from apps.ops.metrics import observe_provider_call
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +109,8 @@ def test_delivery_transitions_and_dead_letters_are_counted_after_commit(make_use
 
 @pytest.mark.django_db(transaction=True)
 def test_deliveries_born_muted_are_counted_as_cancelled(make_user, event_types, subscribe):
-    from apps.events.services import event_publish
     from apps.notifications.fanout import event_fan_out
+    from apps.notifications.publish import event_publish
     from apps.subscriptions.models import Preference
 
     created = event_types["scenario.created"]

@@ -5,8 +5,8 @@ import pytest
 from apps.common.channels import Channel
 from apps.common.redis_clients import redis_client
 from apps.events.models import EventType
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
+from apps.notifications.publish import event_publish
 
 
 @pytest.fixture(autouse=True)

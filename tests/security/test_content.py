@@ -21,8 +21,8 @@ from django.utils import timezone
 from apps.common.services import api_key_create
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event
-from apps.events.services import event_publish
 from apps.notifications.models import DirectSend, UserNotification
+from apps.notifications.publish import event_publish
 from apps.templating.models import NotificationTemplate
 
 from ..integration.providers import FINAL, provider_worker, wait_for_status

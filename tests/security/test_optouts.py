@@ -22,8 +22,8 @@ from apps.common.channels import Channel
 from apps.common.services import api_key_create
 from apps.delivery.models import Delivery, DeliveryStatus, Suppression
 from apps.delivery.unsubscribe import unsubscribe_url
+from apps.events.event_types import event_type_ensure
 from apps.events.models import Event
-from apps.events.services import event_type_ensure
 from apps.notifications.models import DirectSend, DirectSendRecipient, UserNotification
 from apps.subscriptions.models import Preference, Subscription
 

@@ -8,9 +8,9 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import EventType
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 from apps.subscriptions.defaults import subscriptions_defaults_sync
 from apps.subscriptions.models import Preference, Subscription
 

@@ -7,9 +7,9 @@ import pytest
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery
 from apps.delivery.rendering import render_delivery
-from apps.events.services import event_publish
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 from apps.templating.locales import locale_candidates
 from apps.templating.models import TemplateVersion
 from apps.templating.render import template_render

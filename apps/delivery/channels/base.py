@@ -6,17 +6,11 @@ answers one SendResult per message, never raising for a single message's failure
 """
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
+from ..outcomes import Outcome
 
-class Outcome(StrEnum):
-    SENT = "sent"  # the provider accepted it
-    TRANSIENT = "transient"  # timeouts, connection errors, 429, 5xx: retry later
-    PERMANENT = "permanent"  # bad address, other 4xx: fail now, never retry
-    # Not tried: the provider's circuit is open or its rate limit is spent. Sent again
-    # later without using up an attempt.
-    DEFERRED = "deferred"
+__all__ = ["DeliveryChannel", "Message", "Outcome", "Provider", "SendResult"]
 
 
 @dataclass

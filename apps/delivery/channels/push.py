@@ -19,8 +19,8 @@ from pywebpush import WebPushException, webpush
 from apps.accounts.selectors import push_subscription_list
 from apps.accounts.services import push_subscriptions_expire
 from apps.common.links import link_or_empty
+from apps.common.net import GuardedClient, UnsafeURL
 
-from ..net import GuardedClient, UnsafeURL
 from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
+from apps.common.net import UnsafeURL
+
 from ..models import DeliveryEvent
-from ..net import UnsafeURL
 from .base import Outcome, SendResult
 from .email_sendgrid import retry_after_seconds
 

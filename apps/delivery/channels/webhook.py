@@ -17,8 +17,8 @@ import requests
 
 from apps.accounts.selectors import webhook_endpoint_secrets, webhook_endpoints_for_delivery
 from apps.common.links import link_or_empty
+from apps.common.net import GuardedClient, UnsafeURL
 
-from ..net import GuardedClient, UnsafeURL
 from ..rendering import delivery_title_body
 from .base import Message, Outcome, SendResult
 from .registry import register

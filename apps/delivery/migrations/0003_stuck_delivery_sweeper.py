@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from apps.events.periodic import periodic_tasks_ensure_migration
+from apps.common.beat import periodic_tasks_ensure_migration
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from apps.events.periodic import periodic_tasks_ensure
+from apps.common.beat import periodic_tasks_ensure
 
 
 def create_periodic_tasks(apps, schema_editor):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0005_eventtype_self_service"),
+        ("events", "0006_eventtype_self_service"),
         ("notifications", "0005_recipient_addresses"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -10,5 +10,5 @@ def make_self_service(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scenarios", "0003_scenario_shared"), ("events", "0005_eventtype_self_service")]
+    dependencies = [("scenarios", "0003_scenario_shared"), ("events", "0006_eventtype_self_service")]
     operations = [migrations.RunPython(make_self_service, migrations.RunPython.noop)]

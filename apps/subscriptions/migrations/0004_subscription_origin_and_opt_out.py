@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0005_eventtype_self_service"),
+        ("events", "0006_eventtype_self_service"),
         ("subscriptions", "0003_subscription_is_default_db_default"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

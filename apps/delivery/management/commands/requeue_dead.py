@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from apps.common.channels import EXTERNAL_CHANNELS
 from apps.delivery.selectors import dead_delivery_ids
 from apps.delivery.services import deliveries_requeue
+from apps.delivery.tasks import requeues_enqueue
 
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -37,5 +38,5 @@ class Command(BaseCommand):
         ids = dead_delivery_ids(channel=channel, since=parse_since(since) if since else None)
         count = 0
         for start in range(0, len(ids), 1000):
-            count += deliveries_requeue(delivery_ids=ids[start : start + 1000], by="requeue_dead")
+            count += requeues_enqueue(deliveries_requeue(delivery_ids=ids[start : start + 1000], by="requeue_dead"))
         self.stdout.write(f"Requeued {count} dead deliveries.")

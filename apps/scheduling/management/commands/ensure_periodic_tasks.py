@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.events.periodic import periodic_tasks_ensure
+from apps.common.beat import periodic_tasks_ensure
 
 
 class Command(BaseCommand):

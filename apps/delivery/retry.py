@@ -1,11 +1,18 @@
-"""Putting delivery ids on their channel's queue. Callers inside a transaction wrap
-this in transaction.on_commit: a worker must never see ids before they are committed."""
+"""The delivery retry policy, in one place: how many attempts a channel gets, how long
+to wait after a failed one, and how long a countdown may be. Dispatch, the recovery of
+orphans and the sweeper all ask here."""
 
 import random
 
 from django.conf import settings
 
-from .channels.registry import get_channel
+
+def max_attempts(channel_key: str) -> int:
+    return settings.DELIVERY_MAX_ATTEMPTS.get(channel_key, settings.DELIVERY_MAX_ATTEMPTS_DEFAULT)
+
+
+def out_of_attempts(channel_key: str, attempts: int) -> bool:
+    return attempts >= max_attempts(channel_key)
 
 
 def retry_delay(attempt: int) -> float:
@@ -23,20 +30,14 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+def retry_countdown(*, attempts: int, at_least: float = 0.0) -> float:
+    """The wait before retrying a delivery that has made `attempts` attempts, never
+    shorter than what the provider asked for (Retry-After)."""
+    return max(retry_delay(attempts), at_least)
+
+
 def capped_countdown(seconds: float | None) -> float | None:
     """Countdowns stay below the broker's visibility timeout (long ETAs get redelivered)."""
     if not seconds or seconds <= 0:
         return None
     return min(float(seconds), settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS)
-
-
-def deliveries_enqueue(*, channel: str, delivery_ids: list[int], countdown: float | None = None) -> None:
-    """Send delivery ids to the channel's queue in batches the channel accepts."""
-    from .tasks import dispatch_batch_task
-
-    size = get_channel(channel).batch_size
-    countdown = capped_countdown(countdown)
-    for start in range(0, len(delivery_ids), size):
-        dispatch_batch_task.apply_async(
-            (channel, delivery_ids[start : start + size]), queue=channel, countdown=countdown
-        )

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0004_event_correlation_id"),
+        ("events", "0005_event_priority"),
     ]
 
     operations = [

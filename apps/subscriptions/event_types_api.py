@@ -1,18 +1,21 @@
-from django.contrib.auth import get_user_model
+"""The catalogue of event types, as services manage it: GET/POST /api/v1/event-types/,
+GET/PATCH /api/v1/event-types/{key}/. It lives with subscriptions because closing a
+type to self-service takes back the subscriptions people made to it."""
+
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.channels import Channel
-from apps.common.event_data import EventDataField
-from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
+from apps.common.priorities import PRIORITY_CHOICES
 from apps.common.schema import api_schema, results_of
+from apps.events.event_types import event_type_create
+from apps.events.selectors import event_type_list
 
-from .selectors import event_type_list
-from .services import event_publish, event_type_create, event_type_update
+from .services import event_type_update_closing_access
 
 
 class EventTypeOutput(serializers.Serializer):
@@ -21,6 +24,7 @@ class EventTypeOutput(serializers.Serializer):
     description = serializers.CharField()
     critical = serializers.BooleanField()
     default_channels = serializers.ListField(child=serializers.CharField())
+    default_priority = serializers.CharField()
     self_service = serializers.BooleanField()
 
 
@@ -42,6 +46,8 @@ class EventTypeListApi(APIView):
         default_channels = serializers.ListField(
             child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list, max_length=10
         )
+        # Omitted: critical for a critical type, else normal.
+        default_priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)
         self_service = serializers.BooleanField(required=False, default=False, help_text=SELF_SERVICE_HELP)
 
         def validate_key(self, value):
@@ -68,6 +74,7 @@ class EventTypeDetailApi(APIView):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)
+        default_priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)
         self_service = serializers.BooleanField(required=False, help_text=SELF_SERVICE_HELP)
 
     @api_schema(responses=EventTypeOutput, errors=(404,))
@@ -79,42 +86,6 @@ class EventTypeDetailApi(APIView):
         event_type = get_object_or_404(event_type_list(), key=key)
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        return Response(EventTypeOutput(event_type_update(event_type=event_type, data=data.validated_data)).data)
-
-
-class SubjectInput(serializers.Serializer):
-    type = serializers.CharField(max_length=100)
-    id = serializers.CharField(max_length=64)
-
-
-class EventPublishApi(APIView):
-    permission_classes = [service_scope(ApiKeyScope.EVENTS_WRITE)]
-
-    class Input(serializers.Serializer):
-        event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
-        subject = SubjectInput(required=False)
-        actor = serializers.PrimaryKeyRelatedField(
-            queryset=get_user_model().objects.all(), required=False, allow_null=True
+        return Response(
+            EventTypeOutput(event_type_update_closing_access(event_type=event_type, data=data.validated_data)).data
         )
-        data = EventDataField(required=False, default=dict)
-
-    class Output(serializers.Serializer):
-        id = serializers.IntegerField()
-        event_type = serializers.CharField()
-        fanout_state = serializers.CharField()
-
-    @api_schema(request=Input, responses={202: Output}, idempotent=True)
-    @idempotent
-    def post(self, request):
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        payload = data.validated_data
-        subject = payload.get("subject")
-        event, _ = event_publish(
-            event_type=payload["event_type"],
-            data=payload["data"],
-            subject=(subject["type"], subject["id"]) if subject else None,
-            actor=payload.get("actor"),
-        )
-        body = {"id": event.pk, "event_type": event.event_type.key, "fanout_state": event.fanout_state}
-        return Response(self.Output(body).data, status=status.HTTP_202_ACCEPTED)

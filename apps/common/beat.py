@@ -1,43 +1,22 @@
-"""The beat schedule lives in the database (django-celery-beat) so operators can edit
-it in the admin; this module declares the defaults and creates them idempotently."""
+"""Beat's schedule lives in the database (django-celery-beat) so operators can edit it
+in the admin. Each app declares its own periodic tasks next to its tasks, in
+`<app>/periodic.py` (`periodic_tasks()`: name → (task, every N seconds, queue)); this
+module gathers them from the installed apps and creates the missing ones idempotently."""
 
-from django.conf import settings
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps as django_apps
 
 
-def default_periodic_tasks():
-    """name → (task, every N seconds, queue)"""
-    return {
-        "Outbox relay: re-drive unfinished fan-outs": (
-            "events.outbox_relay",
-            settings.OUTBOX_RELAY_INTERVAL_SECONDS,
-            "maintenance",
-        ),
-        "Delivery sweeper: recover stuck and stale deliveries": (
-            "delivery.sweep_stuck",
-            settings.DELIVERY_SWEEP_INTERVAL_SECONDS,
-            "maintenance",
-        ),
-        "Scheduled sends: release due held deliveries": (
-            "scheduling.release_due",
-            settings.SCHEDULED_RELEASE_INTERVAL_SECONDS,
-            "maintenance",
-        ),
-        "Digests: build the closed windows": (
-            "scheduling.digests_build",
-            settings.DIGEST_INTERVAL_SECONDS,
-            "maintenance",
-        ),
-        "Retention: purge old inbox items and delivery history": (
-            "scheduling.retention_purge",
-            settings.RETENTION_INTERVAL_SECONDS,
-            "maintenance",
-        ),
-        "Scheduled sends: release the due ones": (
-            "notifications.scheduled_sends_release",
-            settings.SCHEDULED_SEND_SCAN_SECONDS,
-            "maintenance",
-        ),
-    }
+def default_periodic_tasks() -> dict[str, tuple[str, int, str]]:
+    """Every installed app's declared periodic tasks."""
+    declared = {}
+    for config in django_apps.get_app_configs():
+        if find_spec(f"{config.name}.periodic") is None:
+            continue
+        declared.update(import_module(f"{config.name}.periodic").periodic_tasks())
+    return declared
 
 
 def registered_task_names() -> set[str]:

@@ -1,0 +1,12 @@
+from django.conf import settings
+
+
+def periodic_tasks():
+    """This app's beat entries (see apps.common.beat): name → (task, seconds, queue)."""
+    return {
+        "Outbox relay: re-drive unfinished fan-outs": (
+            "events.outbox_relay",
+            settings.OUTBOX_RELAY_INTERVAL_SECONDS,
+            "maintenance",
+        ),
+    }
