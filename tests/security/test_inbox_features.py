@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from apps.common.services import api_key_create
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
 
@@ -133,3 +134,31 @@ def test_a_snooze_without_the_csrf_token_is_refused(live_server, event_types, ma
     )
     assert response.status_code == 403
     assert snooze_state() == before
+
+
+def test_publishing_a_hostile_action_link_is_refused_and_writes_nothing(live_server, event_types):
+    _, key = api_key_create(name="inbox actions", scopes=["events:write"])
+    service = requests.Session()
+    service.headers["Authorization"] = f"Bearer {key}"
+    before = Event.objects.count(), UserNotification.objects.count()
+    for url in HOSTILE_URLS:
+        actions = [{"label": "Open", "url": "/fine/"}, {"label": "Bait", "url": url}]
+        response = service.post(
+            live_server.url + "/api/v1/events/",
+            json={"event_type": "scenario.created", "data": {"actions": actions}},
+            timeout=10,
+        )
+        assert response.status_code == 400, (url, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_input"
+        assert error["details"]["data"]["actions"][0].startswith("Action 1: ")
+    assert (Event.objects.count(), UserNotification.objects.count()) == before
+
+    fine = [{"label": "Open", "url": "https://shop.example.com/orders/42"}, {"label": "Help", "url": "/help/"}]
+    response = service.post(
+        live_server.url + "/api/v1/events/",
+        json={"event_type": "scenario.created", "data": {"actions": fine}},
+        timeout=10,
+    )
+    assert response.status_code == 202, response.text
+    assert Event.objects.count() == before[0] + 1
