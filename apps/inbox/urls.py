@@ -14,6 +14,8 @@ urlpatterns = [
     path("inbox/preferences/", preferences_views.preferences_page, name="inbox-preferences"),
     path("inbox/sw.js", preferences_views.service_worker, name="inbox-service-worker"),
     path("inbox/read-all/", views.inbox_read_all, name="inbox-page-read-all"),
+    # Before the generic item action: snoozing takes a choice of time.
+    path("inbox/<int:notification_id>/snooze/", views.inbox_item_snooze, name="inbox-page-item-snooze"),
     path(
         "inbox/<int:notification_id>/<slug:action>/",
         views.inbox_item_action,
