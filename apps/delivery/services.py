@@ -68,6 +68,23 @@ def deliveries_requeue(*, delivery_ids, by: str = "operator") -> int:
     return sum(len(ids) for ids in by_channel.values())
 
 
+def deliveries_cancel(*, delivery_ids, by: str = "operator") -> int:
+    """Stop deliveries not yet sent (pending, failed, dead): a dispatch already queued
+    claims only pending ones, so it skips them. Returns how many were cancelled."""
+    cancellable = [DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.DEAD]
+    with transaction.atomic():
+        ids = Delivery.objects.filter(pk__in=list(delivery_ids), status__in=cancellable).values_list("pk", flat=True)
+        return sum(
+            delivery_transition(
+                delivery_id=delivery_id,
+                to_status=DeliveryStatus.CANCELLED,
+                from_statuses=cancellable,
+                detail={"reason": "cancelled by an operator", "by": by},
+            )
+            for delivery_id in list(ids)
+        )
+
+
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
     """Move the due, pending deliveries among delivery_ids to `sending` and count the
     attempt. Only claimed ids may be sent: a delivery already claimed, sent or held is

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "apps.inbox",
     "apps.templating",
     "apps.scheduling",
+    "apps.dashboard",
     "axes",
 ]
 
