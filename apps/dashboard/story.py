@@ -2,8 +2,10 @@
 its deliveries with its history, the content its channel renders for it and what the
 provider answered."""
 
+import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -30,17 +32,26 @@ class RenderedContent:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    status: str
+    provider: str
+    detail: str  # the history row's detail as JSON, for the page to print (escaped)
+
+
+@dataclass(frozen=True)
 class DeliveryStory:
     delivery: Delivery
-    timeline: list[DeliveryEvent]
+    timeline: list[TimelineEntry]
     content: RenderedContent
     # Provider ids and answers, from the history rows that carry them.
-    provider_answers: list[DeliveryEvent]
+    provider_answers: list[TimelineEntry]
 
 
 @dataclass(frozen=True)
 class NotificationStory:
     notification: UserNotification
+    event_data: str  # JSON
     direct_send: DirectSend | None
     deliveries: list[DeliveryStory]
     other_recipients: list[UserNotification]
@@ -62,9 +73,20 @@ def rendered_content(delivery: Delivery) -> RenderedContent:
     )
 
 
-def _provider_answers(timeline: list[DeliveryEvent]) -> list[DeliveryEvent]:
+def as_json(value) -> str:
+    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _timeline(events: list[DeliveryEvent]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(event.at, event.status, str(event.detail.get("provider", "")), as_json(event.detail))
+        for event in events
+    ]
+
+
+def _provider_answers(timeline: list[TimelineEntry]) -> list[TimelineEntry]:
     """The history rows a provider wrote: send results and callbacks name it in `provider`."""
-    return [event for event in timeline if "provider" in event.detail]
+    return [entry for entry in timeline if entry.provider]
 
 
 def notification_story(*, notification_id: int) -> NotificationStory:
@@ -78,7 +100,7 @@ def notification_story(*, notification_id: int) -> NotificationStory:
     for delivery in notification.deliveries.all():
         # The channels read delivery.notification; give them the one loaded above.
         delivery.notification = notification
-        timeline = list(delivery.events.all())
+        timeline = _timeline(list(delivery.events.all()))
         deliveries.append(DeliveryStory(delivery, timeline, rendered_content(delivery), _provider_answers(timeline)))
     others = list(
         UserNotification.objects.filter(event_id=notification.event_id)
@@ -88,6 +110,7 @@ def notification_story(*, notification_id: int) -> NotificationStory:
     )
     return NotificationStory(
         notification=notification,
+        event_data=as_json(notification.event.data),
         direct_send=DirectSend.objects.filter(event_id=notification.event_id).first(),
         deliveries=deliveries,
         other_recipients=others[:OTHER_RECIPIENTS_SHOWN],

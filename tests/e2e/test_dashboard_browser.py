@@ -21,11 +21,14 @@ from .test_inbox_browser import browser_page  # noqa: F401 (the launch args and 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = ROOT / ".pytest_cache" / "screenshots" / "dashboard.png"
+STORY_SCREENSHOT = ROOT / ".pytest_cache" / "screenshots" / "dashboard-story.png"
 
 
 def delivery_for(user, event, status, **fields):
     now = timezone.now()
-    item = UserNotification.objects.create(event=event, user=user, title="Checkout created", created_at=now)
+    item = UserNotification.objects.create(
+        event=event, user=user, title="Checkout created", body="Ready for review", created_at=now
+    )
     return Delivery.objects.create(
         notification=item, channel="log", status=status, created_at=now, updated_at=now, **fields
     )
@@ -86,8 +89,19 @@ def test_operator_sees_the_chart_and_counts_and_requeues_a_dead_letter(
     assert list(DeliveryEvent.objects.filter(delivery=dead).values_list("status", flat=True))[0] == "pending"
     page.reload()
     assert page.locator(f"#dead-letters tr[data-delivery='{dead.pk}']").count() == 0
-    assert refused == []
-
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     print(f"screenshot: {SCREENSHOT}")
+
+    # The requeued delivery's story: reached from its change page, its whole timeline.
+    page.goto(f"{live_server.url}/admin/delivery/delivery/{dead.pk}/change/")
+    page.get_by_role("link", name="The whole story of this notification").click()
+    article = page.locator(f"article[data-delivery='{dead.pk}']")
+    rows = article.locator("table.timeline tbody tr")
+    rows.last.wait_for()
+    statuses = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())]
+    assert statuses[0] == "pending" and statuses[-1] == "sent", statuses
+    assert "requeued_by" in article.inner_text()
+    assert article.locator("pre.content-text").inner_text() == "Ready for review"
+    page.screenshot(path=str(STORY_SCREENSHOT), full_page=True)
+    assert refused == []

@@ -292,6 +292,13 @@ def test_the_story_shows_event_deliveries_timeline_content_and_provider_answers(
     item.save()
     DeliveryEvent.objects.create(delivery=delivery, status="sending", detail={"attempt": 1})
     DeliveryEvent.objects.create(delivery=delivery, status="sent", detail={"provider": "log", "logged": True})
+    email = Delivery.objects.create(
+        notification=item,
+        channel="email",
+        status=DeliveryStatus.PENDING,
+        created_at=item.created_at,
+        updated_at=item.created_at,
+    )
     other = make_delivery("log")
 
     client.force_login(staff("support"))
@@ -308,6 +315,12 @@ def test_the_story_shows_event_deliveries_timeline_content_and_provider_answers(
     # The rendered content, escaped: markup from events is shown, never run.
     assert "Scenario &lt;b&gt;Checkout&lt;/b&gt;" in article
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # The email's HTML part is shown as its source, escaped, never as markup of the page.
+    mail = page.split(f'data-delivery="{email.pk}"', 1)[1].split("</article>", 1)[0]
+    assert f"To</dt><dd>{item.user.email}</dd>" in mail
+    html = mail.split('<pre class="content-html">', 1)[1].split("</pre>", 1)[0]
+    assert html.startswith("&lt;") and "<" not in html
+    assert "<b>Checkout</b>" not in page
 
 
 def test_the_delivery_and_notification_change_pages_link_to_the_story(client, staff, make_delivery, django_user_model):
