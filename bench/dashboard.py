@@ -108,19 +108,21 @@ def operator_client():
     return client
 
 
-def plans(queries: list[str]) -> list[tuple[str, str]]:
-    """(query, the scan lines of its plan) for each query on the delivery table."""
+def plans(queries: list[dict]) -> list[tuple[str, float, str]]:
+    """(query, its time in ms in the captured request, the scan lines of its plan) for
+    each query on the delivery table."""
     from django.db import connection
 
     found = []
-    for sql in queries:
+    for query in queries:
+        sql = query["sql"]
         if "delivery_delivery" not in sql or not sql.lstrip().upper().startswith("SELECT"):
             continue
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN {sql}")
             lines = [row[0].strip() for row in cursor.fetchall()]
         scans = [re.sub(r"\s+\(cost.*", "", line.lstrip("-> ")) for line in lines if "Scan" in line]
-        found.append((sql, "; ".join(scans)))
+        found.append((sql, float(query["time"]) * 1000, "; ".join(scans)))
     return found
 
 
@@ -159,13 +161,13 @@ def main():
         print(f"run {run + 1}: {timings[-1]:.0f} ms", flush=True)
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
-    explained = plans([query["sql"] for query in captured.captured_queries])
+    explained = plans(captured.captured_queries)
     db_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
 
     # Django's captured SQL has its parameters inlined: shortened for the table.
     rows = "\n".join(
-        f"| `{re.sub(r'SELECT .*? FROM', 'SELECT … FROM', sql, count=1)[:150]}…` | {scans} |"
-        for sql, scans in explained
+        f"| `{re.sub(r'SELECT .*? FROM', 'SELECT … FROM', sql, count=1)[:150]}…` | {ms:.0f} | {scans} |"
+        for sql, ms, scans in explained
     )
     body = f"""| figure | value |
 |---|---:|
@@ -180,10 +182,10 @@ VACUUM ANALYZE'd. Timed through Django's test client as a member of the operator
 every query, the Redis reads of circuits, rate limits and queue depths, the template and its SVG). Target: under
 300 ms. {postgres_version()}.
 
-The plans of the page's queries on the delivery table (EXPLAIN, scan nodes only):
+The page's queries on the delivery table, their time in one request and their plans (EXPLAIN, scan nodes only):
 
-| query | plan |
-|---|---|
+| query | ms | plan |
+|---|---:|---|
 {rows}
 """
     print(body)

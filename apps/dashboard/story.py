@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 
 from apps.delivery.channels.registry import get_channel
 from apps.delivery.models import Delivery, DeliveryEvent
@@ -89,13 +88,18 @@ def _provider_answers(timeline: list[TimelineEntry]) -> list[TimelineEntry]:
     return [entry for entry in timeline if entry.provider]
 
 
-def notification_story(*, notification_id: int) -> NotificationStory:
-    notification = get_object_or_404(
-        UserNotification.objects.select_related("event__event_type", "event__actor", "user__profile").prefetch_related(
+def notification_story(*, notification_id: int) -> NotificationStory | None:
+    """The story of one inbox item (or direct-send recipient's item); None if there is none."""
+    notification = (
+        UserNotification.objects.select_related("event__event_type", "event__actor", "user__profile")
+        .prefetch_related(
             Prefetch("deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("events"))
-        ),
-        pk=notification_id,
+        )
+        .filter(pk=notification_id)
+        .first()
     )
+    if notification is None:
+        return None
     deliveries = []
     for delivery in notification.deliveries.all():
         # The channels read delivery.notification; give them the one loaded above.
@@ -106,7 +110,8 @@ def notification_story(*, notification_id: int) -> NotificationStory:
         UserNotification.objects.filter(event_id=notification.event_id)
         .exclude(pk=notification.pk)
         .select_related("user")
-        .order_by("pk")[: OTHER_RECIPIENTS_SHOWN + 1]
+        # The (event, user) unique index gives this order: no sort of a big event's items.
+        .order_by("user_id")[: OTHER_RECIPIENTS_SHOWN + 1]
     )
     return NotificationStory(
         notification=notification,

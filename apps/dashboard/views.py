@@ -4,6 +4,7 @@ the admin (admin.py) wraps each view in admin_view, so only signed-in staff reac
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -83,6 +84,8 @@ def story_view(request, notification_id: int, *, admin_site):
     _require(request, "delivery.view_delivery")
     _require(request, "notifications.view_usernotification")
     story = notification_story(notification_id=notification_id)
+    if story is None:
+        raise Http404("No such notification")
     context = {
         **admin_site.each_context(request),
         "title": f"Notification #{story.notification.pk}: its story",
