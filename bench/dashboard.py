@@ -131,7 +131,8 @@ def main():
     parser.add_argument("--deliveries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    # bench/run_all.py passes every benchmark the same options: ignore the others' ones.
+    args, _ = parser.parse_known_args()
 
     url = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/notif_dashboard_bench")
     if not url.startswith("postgres"):
