@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.delivery.models import DeliveryStatus
@@ -55,7 +56,14 @@ def dashboard_view(request, *, admin_site):
     return TemplateResponse(request, "admin/dashboard/dashboard.html", context)
 
 
-def _back_to_dashboard(request):
+def _back(request):
+    """To the page the button was on: the story (`next`, an admin path of this host only,
+    so the form cannot be made an open redirect) or the dashboard's page of dead letters."""
+    target = request.POST.get("next", "")
+    if target.startswith("/admin/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
     page = request.POST.get("page", "")
     return redirect(reverse(DASHBOARD_URL_NAME) + (f"?page={page}" if page.isdigit() else ""))
 
@@ -67,7 +75,7 @@ def requeue_view(request, delivery_id: int):
         messages.success(request, f"Delivery #{delivery_id} requeued.")
     else:
         messages.warning(request, f"Delivery #{delivery_id} is not dead or failed: nothing requeued.")
-    return _back_to_dashboard(request)
+    return _back(request)
 
 
 @require_POST
@@ -77,7 +85,7 @@ def cancel_view(request, delivery_id: int):
         messages.success(request, f"Delivery #{delivery_id} cancelled.")
     else:
         messages.warning(request, f"Delivery #{delivery_id} was already sent or cancelled: nothing changed.")
-    return _back_to_dashboard(request)
+    return _back(request)
 
 
 def story_view(request, notification_id: int, *, admin_site):

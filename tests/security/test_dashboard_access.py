@@ -198,3 +198,29 @@ def test_unknown_ids_answer_404_or_nothing_not_500(live_server, person, dead):
     response = post(live_server, browser, f"{DASHBOARD}requeue/999999/", token)
     assert response.status_code == 302
     assert browser.get(live_server.url + f"{DASHBOARD}?page=abc").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/admin/", "//evil.example/admin/", "/inbox/", "\\\\evil.example/admin/"]
+)
+def test_next_cannot_send_the_operator_off_the_admin(live_server, person, dead, target):
+    browser, token = signed_in(live_server, person("opal", group="operator"))
+    url = live_server.url + f"{DASHBOARD}requeue/{dead.pk}/"
+    response = browser.post(
+        url, data={"csrfmiddlewaretoken": token, "next": target}, headers={"Referer": url}, allow_redirects=False
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == DASHBOARD
+
+
+def test_requeue_from_the_story_returns_to_the_story(live_server, person, dead):
+    browser, token = signed_in(live_server, person("opal", group="operator"))
+    story = f"{DASHBOARD}story/{dead.notification_id}/"
+    assert f'aria-label="Requeue delivery {dead.pk}"' in browser.get(live_server.url + story).text
+    url = live_server.url + f"{DASHBOARD}requeue/{dead.pk}/"
+    response = browser.post(
+        url, data={"csrfmiddlewaretoken": token, "next": story}, headers={"Referer": url}, allow_redirects=False
+    )
+    assert response.headers["Location"] == story
+    dead.refresh_from_db()
+    assert dead.status == DeliveryStatus.PENDING
