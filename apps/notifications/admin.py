@@ -48,8 +48,20 @@ class DirectSendAdmin(admin.ModelAdmin):
         "cancelled_at",
         "recipient_count",
         "created_at",
+        "stories",
     )
     inlines = [DirectSendRecipientInline]
+
+    @admin.display(description="Stories")
+    def stories(self, obj):
+        # Each recipient's item has its story; the list of them is filtered by the event.
+        first = UserNotification.objects.filter(event_id=obj.event_id).order_by("user_id").first()
+        items = reverse("admin:notifications_usernotification_changelist") + f"?event__id__exact={obj.event_id}"
+        if first is None:
+            return format_html('<a href="{}">Its inbox items</a> (none yet)', items)
+        story = reverse("admin:dashboard_notification_story", args=[first.pk])
+        return format_html('<a href="{}">Its inbox items</a> · <a href="{}">the first one\'s story</a>', items, story)
+
     actions = ["cancel"]
 
     def has_add_permission(self, request):

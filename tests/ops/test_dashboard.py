@@ -332,3 +332,18 @@ def test_the_delivery_and_notification_change_pages_link_to_the_story(client, st
         reverse("admin:notifications_usernotification_change", args=[delivery.notification_id]),
     ):
         assert story.encode() in client.get(url).content, url
+
+
+def test_a_direct_send_links_to_its_items_and_a_story(client, make_delivery, event, django_user_model):
+    from apps.notifications.models import DirectSend
+
+    delivery = make_delivery("log")
+    send = DirectSend.objects.create(event=event)
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789"))
+    page = client.get(reverse("admin:notifications_directsend_change", args=[send.pk])).content.decode()
+    assert reverse("admin:dashboard_notification_story", args=[delivery.notification_id]) in page
+    items = reverse("admin:notifications_usernotification_changelist") + f"?event__id__exact={event.pk}"
+    assert items in page
+    listed = client.get(items)
+    assert listed.status_code == 200
+    assert delivery.notification.title in listed.content.decode()
