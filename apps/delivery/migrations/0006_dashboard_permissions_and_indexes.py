@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         ),
         AddIndexWithoutLocking(
             model_name="delivery",
-            index=models.Index(fields=["created_at"], include=("channel", "status"), name="delivery_created"),
+            index=models.Index(fields=["created_at", "channel", "status"], name="delivery_created"),
         ),
         AddIndexWithoutLocking(
             model_name="delivery",
@@ -53,8 +53,7 @@ class Migration(migrations.Migration):
             model_name="delivery",
             index=models.Index(
                 condition=models.Q(("status__in", ["failed", "dead"])),
-                fields=["-updated_at", "-id"],
-                include=("status",),
+                fields=["-updated_at", "-id", "status"],
                 name="delivery_failed_recent",
             ),
         ),
