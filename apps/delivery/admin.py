@@ -37,6 +37,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Story")
     def story(self, obj):
+        if obj.notification_id is None:  # the add page
+            return "—"
         url = reverse("admin:dashboard_notification_story", args=[obj.notification_id])
         return format_html('<a href="{}">The whole story of this notification</a>', url)
 
