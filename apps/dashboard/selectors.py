@@ -58,6 +58,12 @@ class MinuteSeries:
     sent: list[int]
     failed: list[int]
 
+    @property
+    def busy_minutes(self) -> list[tuple[datetime, int, int]]:
+        """(minute, sent, failed) of the minutes with any, for the chart's table."""
+        rows = zip(self.minutes, self.sent, self.failed, strict=True)
+        return [(minute, sent, failed) for minute, sent, failed in rows if sent or failed]
+
 
 def _per_minute(queryset, field: str, start: datetime) -> dict[datetime, int]:
     rows = (

@@ -40,11 +40,6 @@ def dashboard_view(request, *, admin_site):
         "counts": selectors.status_counts(now=now),
         "series": series,
         "chart": minute_chart(series),
-        "minutes": [
-            (minute, sent, failed)
-            for minute, sent, failed in zip(series.minutes, series.sent, series.failed, strict=True)
-            if sent or failed
-        ],
         "dead_letters": selectors.dead_letters_page(page=request.GET.get("page")),
         "providers": providers.provider_states(),
         "queue_depths": providers.queue_depth_by_queue(),

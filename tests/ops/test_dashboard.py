@@ -348,3 +348,23 @@ def test_a_direct_send_links_to_its_items_and_a_story(client, make_delivery, eve
     listed = client.get(items)
     assert listed.status_code == 200
     assert delivery.notification.title in listed.content.decode()
+
+
+def test_the_chart_puts_each_minute_where_its_count_says():
+    from apps.dashboard import charts
+
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=59)
+    minutes = [start + timedelta(minutes=i) for i in range(60)]
+    sent, failed = [0] * 60, [0] * 60
+    sent[0], sent[59], failed[30] = 10, 3, 7
+    chart = charts.minute_chart(selectors.MinuteSeries(minutes, sent, failed))
+    bottom, top = charts.HEIGHT - charts.BOTTOM, charts.TOP
+    sent_points = [tuple(map(float, p.split(","))) for p in chart.lines[0].points.split()]
+    assert len(sent_points) == 60
+    assert sent_points[0] == (charts.LEFT, top)  # 10 is the axis' top (its round ceiling)
+    assert sent_points[59] == (charts.WIDTH - charts.RIGHT, bottom - (bottom - top) * 3 / 10)
+    assert sent_points[30][1] == bottom
+    failed_points = [tuple(map(float, p.split(","))) for p in chart.lines[1].points.split()]
+    assert failed_points[30][1] == pytest.approx(bottom - (bottom - top) * 7 / 10, abs=0.05)
+    assert [tick.label for tick in chart.y_ticks] == ["0", "5", "10"]
+    assert (chart.lines[0].total, chart.lines[1].total) == (13, 7)
