@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
-from .services import deliveries_requeue
+from .services import deliveries_cancel_by_operator, deliveries_requeue
 from .tasks import requeues_enqueue
 
 
@@ -29,20 +31,42 @@ class DeliveryAdmin(admin.ModelAdmin):
         "updated_at",
         "sent_at",
         "correlation_id",
+        "story",
     )
     inlines = [DeliveryEventInline]
-    actions = ["requeue"]
+    actions = ["requeue", "cancel"]
+
+    @admin.display(description="Story")
+    def story(self, obj):
+        if obj.notification_id is None:  # the add page
+            return "—"
+        url = reverse("admin:dashboard_notification_story", args=[obj.notification_id])
+        return format_html('<a href="{}">The whole story of this notification</a>', url)
+
+    # The action permissions: admin actions show and run only for holders of them.
+    def has_requeue_permission(self, request):
+        return request.user.has_perm("delivery.requeue_delivery")
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("delivery.cancel_delivery")
 
     @admin.display(description="Correlation id")
     def correlation_id(self, obj):
         # The request that published the event this delivery came from.
         return obj.notification.event.correlation_id
 
-    @admin.action(description="Requeue selected dead or failed deliveries")
+    @admin.action(description="Requeue selected dead or failed deliveries", permissions=["requeue"])
     def requeue(self, request, queryset):
         requeued = deliveries_requeue(delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username)
         count = requeues_enqueue(requeued)
         self.message_user(request, f"Requeued {count} deliveries.")
+
+    @admin.action(description="Cancel selected deliveries not yet sent", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        count = deliveries_cancel_by_operator(
+            delivery_ids=queryset.values_list("pk", flat=True), by=request.user.username
+        )
+        self.message_user(request, f"Cancelled {count} deliveries.")
 
 
 @admin.register(EarlyProviderEvent)

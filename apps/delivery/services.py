@@ -72,15 +72,22 @@ def deliveries_requeue(*, delivery_ids, by: str = "operator") -> list[Requeue]:
     ]
 
 
-def deliveries_cancel(*, delivery_ids: list[int], detail: dict, last_error: str | None = None) -> list[int]:
-    """Cancel the pending deliveries among delivery_ids in one UPDATE, with their
-    history; returns the ids cancelled. The row locks make it and the dispatch claim
-    exclusive: a delivery claimed first is not cancelled, one cancelled is not sent."""
+def deliveries_cancel(
+    *,
+    delivery_ids: list[int],
+    detail: dict,
+    last_error: str | None = None,
+    from_statuses=(DeliveryStatus.PENDING,),
+) -> list[int]:
+    """Cancel the deliveries among delivery_ids that are in `from_statuses` (pending
+    unless said otherwise) in one UPDATE, with their history; returns the ids
+    cancelled. The row locks make it and the dispatch claim exclusive: a delivery
+    claimed first is not cancelled, one cancelled is not sent."""
     now = timezone.now()
     with transaction.atomic():
         pending = list(
             Delivery.objects.select_for_update()
-            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
+            .filter(pk__in=delivery_ids, status__in=from_statuses)
             .values_list("pk", flat=True)
         )
         if not pending:
@@ -93,6 +100,21 @@ def deliveries_cancel(*, delivery_ids: list[int], detail: dict, last_error: str 
             [DeliveryEvent(delivery_id=pk, status=DeliveryStatus.CANCELLED, detail=dict(detail)) for pk in pending]
         )
     return pending
+
+
+# What an operator may stop: anything not sent yet, dead letters included.
+OPERATOR_CANCELLABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+
+
+def deliveries_cancel_by_operator(*, delivery_ids, by: str = "operator") -> int:
+    """Stop deliveries not yet sent (pending, failed, dead): a dispatch already queued
+    claims only pending ones, so it skips them. Returns how many were cancelled."""
+    cancelled = deliveries_cancel(
+        delivery_ids=list(delivery_ids),
+        detail={"reason": "cancelled by an operator", "by": by},
+        from_statuses=OPERATOR_CANCELLABLE,
+    )
+    return len(cancelled)
 
 
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:

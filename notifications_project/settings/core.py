@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.templating",
     "apps.scheduling",
     "apps.mailcatcher",
+    "apps.dashboard",
     "axes",
 ]
 

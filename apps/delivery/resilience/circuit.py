@@ -81,6 +81,10 @@ class CircuitBreaker:
             return CLOSED
         return OPEN if float(opened_until) > self._now() else HALF_OPEN
 
+    def failures(self) -> int:
+        """Consecutive failed calls counted so far (reset by any success)."""
+        return int(self.client.get(self.failures_key) or 0)
+
     def allow(self) -> Permit:
         """May a call go to the provider now? In half-open state only the worker that
         takes the probe lease may."""

@@ -51,6 +51,18 @@ class TokenBucket:
         self.client = client or redis_client("rate_limits")
         self._script = self.client.register_script(TAKE_TOKENS)
 
+    def available(self) -> float:
+        """Tokens there now, taking none: the same refill as TAKE_TOKENS, read without
+        writing, so looking (the delivery dashboard) never spends the allowance."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.time()
+        pipe.hmget(self.key, "tokens", "at")
+        (seconds, micros), (tokens, at) = pipe.execute()
+        now = seconds + micros / 1_000_000
+        if tokens is None:
+            return self.capacity
+        return min(self.capacity, float(tokens) + max(0.0, now - float(at or now)) * self.rate)
+
     def take(self, wanted: int) -> Grant:
         granted, wait = self._script(keys=[self.key], args=[self.rate, self.capacity, wanted])
         return Grant(int(granted), float(wait))
