@@ -12,6 +12,7 @@ from apps.common.priorities import queue_for
 from apps.common.retry import DATABASE_OUTAGE_RETRY
 from apps.delivery.tasks import deliveries_enqueue
 from apps.events.selectors import event_fanout_overdue
+from apps.events.services import events_relay_schedule
 
 from .fanout import FanOutChunk, event_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
@@ -63,9 +64,12 @@ def fan_out_batch_task(event_ids: list[int]) -> None:
 
 
 def outbox_relay() -> int:
-    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
-    send's included); returns how many."""
+    """Re-enqueue the fan-out of the overdue events whose turn it is, at most
+    OUTBOX_RELAY_BATCH_SIZE, each at its own priority (a direct send's included);
+    returns how many. Their next turn is set first, so an event that stays stuck goes
+    to the back of the line."""
     overdue = event_fanout_overdue()
+    events_relay_schedule(event_ids=[pk for ids in overdue.values() for pk in ids])
     for priority, event_ids in overdue.items():
         fan_out_enqueue(event_ids=event_ids, priority=priority)
     count = sum(map(len, overdue.values()))
