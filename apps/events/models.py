@@ -2,7 +2,6 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
 
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 
@@ -85,13 +84,6 @@ class Event(models.Model):
             models.Index(
                 fields=["created_at"],
                 name="event_outbox_pending",
-                condition=~models.Q(fanout_state="done"),
-            ),
-            # Its turns, in the order it takes them.
-            models.Index(
-                F("relay_next_at").asc(nulls_first=True),
-                "created_at",
-                name="event_outbox_relay_turn",
                 condition=~models.Q(fanout_state="done"),
             ),
         ]
