@@ -55,7 +55,7 @@ def fan_out_task(event_id: int) -> None:
     _fan_out(event_id)
 
 
-@shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY)
 def fan_out_batch_task(event_ids: list[int]) -> None:
     """The fan-outs of a bulk send's small events, one after the other; each is
     idempotent, so a redelivered batch redoes only what is not done."""
@@ -84,7 +84,9 @@ def outbox_relay_task() -> int:
     return outbox_relay()
 
 
-@shared_task(name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY
+)
 def direct_send_cancel_task(send_id: int, by: str) -> int:
     """The rest of a large send's pending deliveries (each move is conditional: a re-run
     or a race with the inline part cancels nothing twice)."""
