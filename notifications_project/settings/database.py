@@ -41,6 +41,8 @@ def _default_database() -> dict:
         )
     else:  # no pool (PgBouncer in transaction mode in front, say): plain connections
         database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        # A server-side cursor outlives a transaction, which a transaction pooler breaks.
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
     return database
 
 
