@@ -3,8 +3,9 @@
 The first successful answer to a key is kept (IDEMPOTENCY_TTL_SECONDS, 24 h) per caller
 (API key or person) in PostgreSQL, in a row written in the same transaction as the
 request's own writes (`IdempotencyRecord`): a crash after the commit leaves the answer,
-a crash before it leaves nothing, and emptying Redis forgets nothing. Redis keeps a copy
-as a fast path for replays only.
+a crash before it leaves nothing, and Redis plays no part. (A copy in Redis would save
+one indexed read per replay, next to the queries every request makes anyway, and could
+disagree with the database after a restore; so there is none.)
 
 - the same key with the same body replays it, with `Idempotency-Replay: true`;
 - the same key with another body answers 422;
@@ -20,11 +21,9 @@ client can retry with a corrected body. Old records are deleted by the retention
 import functools
 import hashlib
 import json
-import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions, serializers
@@ -33,8 +32,6 @@ from rest_framework.response import Response
 from .auth import ServicePrincipal
 from .errors import Conflict
 from .models import IdempotencyRecord
-
-logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotency-Replay"
@@ -71,10 +68,6 @@ def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _cache_key(caller: str, digest: str) -> str:
-    return f"idempotency:{caller}:{digest}"
-
-
 def advisory_lock_id(caller: str, digest: str) -> int:
     """The 64-bit advisory lock of one caller's key."""
     return int.from_bytes(hashlib.sha256(f"{caller}:{digest}".encode()).digest()[:8], "big", signed=True)
@@ -87,22 +80,6 @@ def _claim(caller: str, digest: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [advisory_lock_id(caller, digest)])
         return cursor.fetchone()[0]
-
-
-def _cached(cache_key: str) -> dict | None:
-    # A fast path only: Redis down or emptied means asking PostgreSQL.
-    try:
-        return cache.get(cache_key)
-    except Exception:  # noqa: BLE001 (any client error is a cache miss)
-        logger.warning("idempotency cache unavailable; reading PostgreSQL", exc_info=True)
-        return None
-
-
-def _cache(cache_key: str, answer: dict) -> None:
-    try:
-        cache.set(cache_key, answer, timeout=settings.IDEMPOTENCY_TTL_SECONDS)
-    except Exception:  # noqa: BLE001 (the answer is in PostgreSQL already)
-        logger.warning("idempotency cache unavailable; answer kept in PostgreSQL only", exc_info=True)
 
 
 def _answer_again(answer: dict, fingerprint: str) -> Response:
@@ -132,20 +109,14 @@ def idempotent(handler):
         if len(key) > KEY_MAX_LENGTH:
             raise serializers.ValidationError({HEADER: [f"At most {KEY_MAX_LENGTH} characters."]})
         caller, digest, fingerprint = _caller(request), _key_digest(key), _fingerprint(request)
-        cache_key = _cache_key(caller, digest)
-        if (answer := _cached(cache_key)) is not None:
-            return _answer_again(answer, fingerprint)
-
         with transaction.atomic():
             if not _claim(caller, digest):
                 raise IdempotencyKeyInFlight()
             if (answer := _recorded(caller, digest)) is not None:
-                _cache(cache_key, answer)
                 return _answer_again(answer, fingerprint)
             response = handler(view, request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 return response
-            answer = {"fingerprint": fingerprint, "status": response.status_code, "body": response.data}
             # An expired record the retention job has not deleted yet gives way.
             IdempotencyRecord.objects.filter(caller=caller, key_digest=digest).delete()
             try:
@@ -159,7 +130,6 @@ def idempotent(handler):
                     )
             except IntegrityError as exc:  # only without advisory locks: the other one won
                 raise IdempotencyKeyInFlight() from exc
-        _cache(cache_key, answer)
         return response
 
     return wrapper

@@ -85,11 +85,10 @@ def test_key_in_flight_is_409(event_types, make_user, api_key_client):
     body = {"event_type": "scenario.created", "recipients": [user.pk]}
     # Hold the key from another connection exactly as a running request of the same
     # caller does: its transaction's advisory lock.
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
+    db = connection.settings_dict
+    params = {"host": db["HOST"], "port": db["PORT"] or 5432, "user": db["USER"], "password": db["PASSWORD"]}
     lock = advisory_lock_id(f"key:{ApiKey.objects.get().pk}", _key_digest("busy"))
-    with psycopg.connect(**params) as running, running.transaction():
+    with psycopg.connect(dbname=db["NAME"], **params) as running, running.transaction():
         running.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
         response = client.post("/api/v1/notifications/", body, format="json", HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409
