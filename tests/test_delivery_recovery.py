@@ -19,6 +19,8 @@ from apps.events.models import Event
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.publish import event_publish
 
+from .chaos.helpers import make_audience
+
 pytestmark = pytest.mark.django_db
 
 
@@ -98,3 +100,30 @@ def test_sweeper_recovers_long_sending_and_re_enqueues_stale_pending(
     assert stuck.status == DeliveryStatus.PENDING
     assert sorted(queue("log.high")) == sorted([[stuck.pk], [stale.pk]])  # the fresh one is left alone
     assert queue("log") == []
+
+
+def test_one_sweep_re_drives_more_stale_pending_than_a_batch_and_the_next_takes_others(
+    event_types, subscribe, queue, settings
+):
+    """A broker emptied with 12,000 queued: one sweep takes them all, 5,000 at a time;
+    past DELIVERY_SWEEP_MAX_PENDING the next sweep takes the ones not yet taken, not the
+    same again."""
+    executed = event_types["scenario.executed"]
+    make_audience(executed, 12_000, channels=["log"], prefix="swept")
+    event, _ = event_publish(event_type=executed, data={"name": "Lost"})
+    event_fan_out(event_id=event.pk)
+    lost = Delivery.objects.filter(notification__event=event)
+    lost.update(updated_at=timezone.now() - timedelta(hours=2))
+    settings.DELIVERY_STALE_PENDING_SECONDS = 3600
+
+    settings.DELIVERY_SWEEP_MAX_PENDING = 50_000
+    sweep = deliveries_sweep_stuck(limit=5_000)
+    assert sweep.requeued == 12_000 and [len(r.delivery_ids) for r in sweep.requeues] == [5_000, 5_000, 2_000]
+    assert deliveries_sweep_stuck().requeued == 0  # touched: their messages are queued again
+
+    lost.update(updated_at=timezone.now() - timedelta(hours=2))
+    settings.DELIVERY_SWEEP_MAX_PENDING = 7_000
+    first = {pk for r in deliveries_sweep_stuck(limit=5_000).requeues for pk in r.delivery_ids}
+    second = {pk for r in deliveries_sweep_stuck(limit=5_000).requeues for pk in r.delivery_ids}
+    assert (len(first), len(second)) == (7_000, 5_000)
+    assert first | second == set(lost.values_list("pk", flat=True))

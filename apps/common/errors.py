@@ -1,10 +1,12 @@
 """The error envelope: every 4xx/5xx body is {"error": {"code", "message", "details"}}."""
 
 import logging
+import sys
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -41,6 +43,34 @@ def error_body(status_code, message, *, code=None, details=None):
 
 def error_response(status_code, message, *, code=None, details=None):
     return JsonResponse(error_body(status_code, message, code=code, details=details), status=status_code)
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """PostgreSQL refused or lost the connection (too many clients, a restart, a
+    failover, the pool's wait ran out): the request's transaction was rolled back, so
+    the client may send it again after Retry-After."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; nothing was saved. Retry after the given delay."
+    default_code = "database_unavailable"
+
+
+# What the driver raises when it cannot reach or keep the server (psycopg's pool
+# timeout included); other database errors are the service's bugs, answered 500.
+DATABASE_OUTAGES = (OperationalError, InterfaceError)
+
+
+def _database_unavailable_details() -> dict:
+    return {"retry_after": settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS}
+
+
+def database_unavailable_response() -> JsonResponse:
+    details = _database_unavailable_details()
+    response = error_response(
+        503, DatabaseUnavailable.default_detail, code=DatabaseUnavailable.default_code, details=details
+    )
+    response["Retry-After"] = str(details["retry_after"])
+    return response
 
 
 class Conflict(exceptions.APIException):
@@ -87,6 +117,9 @@ def envelope_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DATABASE_OUTAGES):
+        logger.warning("database unavailable: %s", exc)
+        exc = DatabaseUnavailable()
 
     response = exception_handler(exc, context)
     if response is None:
@@ -94,6 +127,9 @@ def envelope_exception_handler(exc, context):
     message, details = _message_and_details(exc, response.data)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         details = {"retry_after": int(response["Retry-After"])}
+    if isinstance(exc, DatabaseUnavailable):
+        details = _database_unavailable_details()
+        response["Retry-After"] = str(details["retry_after"])
     response.data = error_body(response.status_code, message, code=_error_code(exc), details=details)
     return response
 
@@ -112,4 +148,8 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Called while the exception is handled: one raised outside REST framework's views
+    # (a middleware's query, a plain view) by a database outage is a 503 too.
+    if isinstance(sys.exc_info()[1], DATABASE_OUTAGES):
+        return database_unavailable_response()
     return error_response(500, "Internal server error.")

@@ -1,35 +1,41 @@
 """`Idempotency-Key` for endpoints that create.
 
-The first successful answer to a key is kept (IDEMPOTENCY_TTL_SECONDS, 24 h) in the
-shared cache (Redis), per caller (API key or person):
+The first successful answer to a key is kept (IDEMPOTENCY_TTL_SECONDS, 24 h) per caller
+(API key or person) in PostgreSQL, in a row written in the same transaction as the
+request's own writes (`IdempotencyRecord`): a crash after the commit leaves the answer,
+a crash before it leaves nothing, and Redis plays no part. (A copy in Redis would save
+one indexed read per replay, next to the queries every request makes anyway, and could
+disagree with the database after a restore; so there is none.)
 
 - the same key with the same body replays it, with `Idempotency-Replay: true`;
 - the same key with another body answers 422;
 - the same key while the first request is still running answers 409.
 
-The claim on a key is one atomic `SET NX`, so of two requests racing with one key exactly
-one runs. A request that fails (4xx, 5xx, an exception) gives its key back, so the client
-can retry with a corrected body. A crashed process leaves its claim for at most
-IDEMPOTENCY_LOCK_SECONDS.
+The claim on a key is a transaction-level advisory lock taken without waiting
+(`pg_try_advisory_xact_lock`), so of two requests racing with one key exactly one runs;
+PostgreSQL releases it at the commit or rollback, or when a crashed process's
+connection goes. A request that fails (4xx, 5xx, an exception) records nothing, so the
+client can retry with a corrected body. Old records are deleted by the retention job.
 """
 
 import functools
 import hashlib
 import json
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from .auth import ServicePrincipal
 from .errors import Conflict
+from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotency-Replay"
 KEY_MAX_LENGTH = 255
-IN_FLIGHT = "in_flight"
-DONE = "done"
 
 
 class IdempotencyKeyReused(exceptions.APIException):
@@ -58,15 +64,38 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def _record_key(request, key: str) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"idempotency:{_caller(request)}:{digest}"
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _replay(record: dict) -> Response:
-    response = Response(record["body"], status=record["status"])
+def advisory_lock_id(caller: str, digest: str) -> int:
+    """The 64-bit advisory lock of one caller's key."""
+    return int.from_bytes(hashlib.sha256(f"{caller}:{digest}".encode()).digest()[:8], "big", signed=True)
+
+
+def _claim(caller: str, digest: str) -> bool:
+    """Hold the key until this transaction ends; False if another request holds it."""
+    if connection.vendor != "postgresql":
+        return True  # elsewhere the unique constraint alone refuses the second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [advisory_lock_id(caller, digest)])
+        return cursor.fetchone()[0]
+
+
+def _answer_again(answer: dict, fingerprint: str) -> Response:
+    if answer["fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused()
+    response = Response(answer["body"], status=answer["status"])
     response[REPLAY_HEADER] = "true"
     return response
+
+
+def _recorded(caller: str, digest: str) -> dict | None:
+    oldest = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS)
+    record = IdempotencyRecord.objects.filter(caller=caller, key_digest=digest, created_at__gte=oldest).first()
+    if record is None:
+        return None
+    return {"fingerprint": record.fingerprint, "status": record.status_code, "body": record.body}
 
 
 def idempotent(handler):
@@ -79,28 +108,28 @@ def idempotent(handler):
             return handler(view, request, *args, **kwargs)
         if len(key) > KEY_MAX_LENGTH:
             raise serializers.ValidationError({HEADER: [f"At most {KEY_MAX_LENGTH} characters."]})
-        record_key = _record_key(request, key)
-        fingerprint = _fingerprint(request)
-        claim = {"state": IN_FLIGHT, "fingerprint": fingerprint}
-        if not cache.add(record_key, claim, timeout=settings.IDEMPOTENCY_LOCK_SECONDS):
-            record = cache.get(record_key)
-            if record is None:  # expired in between: treat as a conflict, the client retries
+        caller, digest, fingerprint = _caller(request), _key_digest(key), _fingerprint(request)
+        with transaction.atomic():
+            if not _claim(caller, digest):
                 raise IdempotencyKeyInFlight()
-            if record["fingerprint"] != fingerprint:
-                raise IdempotencyKeyReused()
-            if record["state"] == IN_FLIGHT:
-                raise IdempotencyKeyInFlight()
-            return _replay(record)
-        try:
+            if (answer := _recorded(caller, digest)) is not None:
+                return _answer_again(answer, fingerprint)
             response = handler(view, request, *args, **kwargs)
-        except BaseException:
-            cache.delete(record_key)
-            raise
-        if 200 <= response.status_code < 300:
-            record = {"state": DONE, "fingerprint": fingerprint, "status": response.status_code, "body": response.data}
-            cache.set(record_key, record, timeout=settings.IDEMPOTENCY_TTL_SECONDS)
-        else:
-            cache.delete(record_key)
+            if not 200 <= response.status_code < 300:
+                return response
+            # An expired record the retention job has not deleted yet gives way.
+            IdempotencyRecord.objects.filter(caller=caller, key_digest=digest).delete()
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        caller=caller,
+                        key_digest=digest,
+                        fingerprint=fingerprint,
+                        status_code=response.status_code,
+                        body=response.data,
+                    )
+            except IntegrityError as exc:  # only without advisory locks: the other one won
+                raise IdempotencyKeyInFlight() from exc
         return response
 
     return wrapper

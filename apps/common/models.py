@@ -1,3 +1,4 @@
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -32,3 +33,22 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope):
         return scope in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful answer to an `Idempotency-Key`, per caller, written in the
+    transaction of the request's own writes: committed together or not at all, so it
+    outlives Redis and a crash between the commit and the answer."""
+
+    caller = models.CharField(max_length=64)
+    key_digest = models.CharField(max_length=64, help_text="SHA-256 of the key.")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["caller", "key_digest"], name="idempotency_key_per_caller")]
+
+    def __str__(self):
+        return f"{self.caller} {self.key_digest[:12]}"

@@ -41,9 +41,10 @@ _DESCRIPTIONS = {
     413: "Request body too large.",
     422: "Idempotency-Key reused with another body.",
     429: "Throttled; see Retry-After.",
-    503: "Temporarily unavailable (a dependency is down or not configured).",
+    503: "Temporarily unavailable (the database or another dependency is down, or not configured); see Retry-After.",
 }
-ALWAYS = (401, 403, 429)
+# 503: PostgreSQL refused the connection (apps/common/errors.py), on any endpoint.
+ALWAYS = (401, 403, 429, 503)
 
 
 def error_responses(*codes) -> dict:

@@ -98,7 +98,12 @@ class Sweep:
 def deliveries_sweep_stuck(*, limit: int = 5_000) -> Sweep:
     """Recover deliveries stuck in `sending` past any task's time limit, and find the
     pending ones nobody picked up within the grace period: returns the counts and what
-    to enqueue again, each at its send's priority."""
+    to enqueue again, each at its send's priority.
+
+    Stale pending ones are taken `limit` at a time, up to DELIVERY_SWEEP_MAX_PENDING in
+    one run (a broker emptied with tens of thousands queued is re-driven by one sweep),
+    and each one taken is touched, so that the next run takes others first rather than
+    the same ones again while their messages wait in the queue."""
     now = timezone.now()
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_SENDING_SECONDS)
     stale_before = now - timedelta(seconds=settings.DELIVERY_STALE_PENDING_SECONDS)
@@ -112,20 +117,35 @@ def deliveries_sweep_stuck(*, limit: int = 5_000) -> Sweep:
         recovered = deliveries_recover_orphans(channel_key=channel, delivery_ids=ids)
         sweep.recovered += len(recovered.dead) + len(recovered.retry)
         sweep.requeues += recovered.requeues(channel=channel, priority=priority)
-    stale = (
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, updated_at__lt=stale_before)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .order_by("pk")
-        .values_list("pk", "channel", PRIORITY)[:limit]
-    )
-    for (channel, priority), ids in _by_route(stale).items():
-        sweep.requeues.append(Requeue(channel, priority, ids))
-        sweep.requeued += len(ids)
+    for stale in _stale_pending_batches(stale_before=stale_before, now=now, limit=limit):
+        for (channel, priority), ids in _by_route(stale).items():
+            sweep.requeues.append(Requeue(channel, priority, ids))
+            sweep.requeued += len(ids)
     if sweep.recovered or sweep.requeued:
         logger.warning(
             "delivery sweep: %d stuck in sending recovered, %d stale pending re-sent", sweep.recovered, sweep.requeued
         )
     return sweep
+
+
+def _stale_pending_batches(*, stale_before, now, limit: int):
+    """Pending deliveries untouched since `stale_before` and due, in batches by id, each
+    touched (updated_at) as it is taken; at most DELIVERY_SWEEP_MAX_PENDING in all."""
+    after, taken = 0, 0
+    while taken < settings.DELIVERY_SWEEP_MAX_PENDING:
+        stale = (
+            Delivery.objects.filter(status=DeliveryStatus.PENDING, updated_at__lt=stale_before, pk__gt=after)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .order_by("pk")
+            .values_list("pk", "channel", PRIORITY)[: min(limit, settings.DELIVERY_SWEEP_MAX_PENDING - taken)]
+        )
+        rows = list(stale)
+        if not rows:
+            return
+        ids = [pk for pk, _, _ in rows]
+        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(updated_at=now)
+        yield rows
+        after, taken = ids[-1], taken + len(rows)
 
 
 def _by_route(rows) -> dict[tuple[str, str], list[int]]:

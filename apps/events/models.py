@@ -64,6 +64,11 @@ class Event(models.Model):
     fanout_cursor = models.BigIntegerField(default=0)
     fanout_heartbeat_at = models.DateTimeField(null=True, blank=True)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
+    # The outbox relay's turn: how often it re-drove this event, and when it may again.
+    # Never relayed (null) comes first, then the longest waiting, so events that stay
+    # stuck go to the back of the line and never starve newer ones.
+    relay_attempts = models.PositiveIntegerField(default=0)
+    relay_next_at = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
     # The priority of its send, fixed when recorded: the type's default for a publish,
     # the request's for a direct send. Every queue its work goes on follows it.

@@ -12,6 +12,7 @@ from apps.common.priorities import queue_for
 from apps.common.retry import DATABASE_OUTAGE_RETRY
 from apps.delivery.tasks import deliveries_enqueue
 from apps.events.selectors import event_fanout_overdue
+from apps.events.services import events_relay_schedule
 
 from .fanout import FanOutChunk, event_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
@@ -54,7 +55,7 @@ def fan_out_task(event_id: int) -> None:
     _fan_out(event_id)
 
 
-@shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY)
 def fan_out_batch_task(event_ids: list[int]) -> None:
     """The fan-outs of a bulk send's small events, one after the other; each is
     idempotent, so a redelivered batch redoes only what is not done."""
@@ -63,9 +64,12 @@ def fan_out_batch_task(event_ids: list[int]) -> None:
 
 
 def outbox_relay() -> int:
-    """Re-enqueue the fan-out of every overdue event, each at its own priority (a direct
-    send's included); returns how many."""
+    """Re-enqueue the fan-out of the overdue events whose turn it is, at most
+    OUTBOX_RELAY_BATCH_SIZE, each at its own priority (a direct send's included);
+    returns how many. Their next turn is set first, so an event that stays stuck goes
+    to the back of the line."""
     overdue = event_fanout_overdue()
+    events_relay_schedule(event_ids=[pk for ids in overdue.values() for pk in ids])
     for priority, event_ids in overdue.items():
         fan_out_enqueue(event_ids=event_ids, priority=priority)
     count = sum(map(len, overdue.values()))
@@ -80,7 +84,9 @@ def outbox_relay_task() -> int:
     return outbox_relay()
 
 
-@shared_task(name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="notifications.direct_send_cancel", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY
+)
 def direct_send_cancel_task(send_id: int, by: str) -> int:
     """The rest of a large send's pending deliveries (each move is conditional: a re-run
     or a race with the inline part cancels nothing twice)."""

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from apps.common.models import IdempotencyRecord
 from apps.delivery.models import Delivery, DeliveryStatus, EarlyProviderEvent
 from apps.notifications.models import UserNotification
 
@@ -36,7 +37,8 @@ def retention_purge(*, now=None, days: int | None = None, batch_size: int | None
     """Delete, older than `days`: finished deliveries (their history goes with them),
     inbox items read and archived, and items outside the inbox left without deliveries;
     and provider callbacks held longer than EARLY_CALLBACK_KEEP_HOURS for a send never
-    recorded. Unfinished deliveries keep their notification."""
+    recorded; and the answers to Idempotency-Keys older than IDEMPOTENCY_TTL_SECONDS.
+    Unfinished deliveries keep their notification."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=days if days is not None else settings.RETENTION_DAYS)
     batch_size = batch_size or settings.RETENTION_BATCH_SIZE
@@ -60,6 +62,10 @@ def retention_purge(*, now=None, days: int | None = None, batch_size: int | None
             EarlyProviderEvent.objects.filter(
                 received_at__lt=now - timedelta(hours=settings.EARLY_CALLBACK_KEEP_HOURS)
             ),
+            batch_size,
+        ),
+        "idempotency_records": _delete_in_batches(
+            IdempotencyRecord.objects.filter(created_at__lt=now - timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS)),
             batch_size,
         ),
     }

@@ -9,7 +9,7 @@ of the imports does not matter. A module that needs another's value imports it b
     environment     BASE_DIR and the environment reader (.env file included)
     security        DEBUG, SECRET_KEY, allowed hosts and origins, password rules
     core            Django itself: apps, middleware, URLs, templates, language, static files
-    database        DATABASES
+    database        DATABASES, the connection pool, the 503 of a refusing database
     redis           REDIS_URL, the Django cache, timeouts of every Redis client
     celery          broker, task queues and routes, worker behaviour
     api             REST framework, OpenAPI, request limits, throttling, idempotency

@@ -57,9 +57,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.
+# Idempotency-Key: answers are kept this long (in PostgreSQL; the retention job deletes
+# older ones). A request in flight holds its key until its transaction ends.
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
-IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
 # Sends one bulk request may carry, and recipients one send may name.
 NOTIFICATION_BULK_MAX = env.int("NOTIFICATION_BULK_MAX", default=1000)
 NOTIFICATION_RECIPIENTS_MAX = env.int("NOTIFICATION_RECIPIENTS_MAX", default=10_000)

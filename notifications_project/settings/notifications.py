@@ -7,6 +7,10 @@ FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
 # An event whose fan-out made no progress for this long is re-driven by the relay.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
+# Events one relay run re-drives; an event relayed again waits the grace period doubled
+# per relay, up to the cap, behind every event not yet relayed.
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
+OUTBOX_RELAY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RELAY_BACKOFF_MAX_SECONDS", default=900)
 
 # Templates fall back from the person's locale to its language, then to this.
 # One render of an operator's stored template: wall-clock seconds and characters of

@@ -63,9 +63,12 @@ class PrivateRedis:
 
 
 class PrivatePostgres:
-    """A throwaway PostgreSQL cluster (initdb in a temp dir, trust auth, no fsync)."""
+    """A throwaway PostgreSQL cluster (initdb in a temp dir, trust auth, no fsync).
+    `settings` (name: value) are passed as -c options at every (re)start, so a test may
+    change one (max_connections) and restart."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, settings: dict[str, str] | None = None):
+        self.settings = dict(settings or {})
         self.port = free_port()
         self.datadir = workdir / "pgdata"
         self.socketdir = workdir
@@ -87,7 +90,7 @@ class PrivatePostgres:
         options = (
             f"-p {self.port} -k {self.socketdir} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c shared_buffers=128MB"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile), "-w"]
         self._run(*pg_ctl, "-o", options, action, *extra)
 

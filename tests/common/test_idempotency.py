@@ -3,11 +3,12 @@ and two identical requests at the same moment against a live server give one sen
 
 import threading
 
+import psycopg
 import pytest
 import requests
-from django.core.cache import cache
+from django.db import connection
 
-from apps.common.idempotency import IN_FLIGHT, _fingerprint, _record_key
+from apps.common.idempotency import _key_digest, advisory_lock_id
 from apps.common.services import api_key_create
 from apps.events.models import Event
 from apps.notifications.models import DirectSend
@@ -77,24 +78,25 @@ def test_a_failed_request_gives_its_key_back(event_types, make_user, api_key_cli
 
 
 def test_key_in_flight_is_409(event_types, make_user, api_key_client):
-    from types import SimpleNamespace
-
-    from apps.common.auth import ServicePrincipal
     from apps.common.models import ApiKey
 
     user = make_user()
     client = api_key_client()
     body = {"event_type": "scenario.created", "recipients": [user.pk]}
-    # Claim the key exactly as a running request of the same caller with this body does.
-    running = SimpleNamespace(
-        method="POST", path="/api/v1/notifications/", data=body, user=ServicePrincipal(ApiKey.objects.get())
-    )
-    claim = {"state": IN_FLIGHT, "fingerprint": _fingerprint(running)}
-    cache.add(_record_key(running, "busy"), claim, 60)
-    response = client.post("/api/v1/notifications/", body, format="json", HTTP_IDEMPOTENCY_KEY="busy")
+    # Hold the key from another connection exactly as a running request of the same
+    # caller does: its transaction's advisory lock.
+    db = connection.settings_dict
+    params = {"host": db["HOST"], "port": db["PORT"] or 5432, "user": db["USER"], "password": db["PASSWORD"]}
+    lock = advisory_lock_id(f"key:{ApiKey.objects.get().pk}", _key_digest("busy"))
+    with psycopg.connect(dbname=db["NAME"], **params) as running, running.transaction():
+        running.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+        response = client.post("/api/v1/notifications/", body, format="json", HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_in_flight"
     assert DirectSend.objects.count() == 0
+    # Once the first ends without an answer (rolled back), the key is free again.
+    again = client.post("/api/v1/notifications/", body, format="json", HTTP_IDEMPOTENCY_KEY="busy")
+    assert again.status_code == 202 and DirectSend.objects.count() == 1
 
 
 def test_too_long_key_is_400(event_types, api_key_client):

@@ -27,11 +27,13 @@ def test_health_503_when_broker_is_down(client, settings):
 def test_health_503_when_database_is_down(client):
     original_port = connection.settings_dict["PORT"]
     connection.close()
+    connection.close_pool()  # the next pool is made from the settings below
     connection.settings_dict["PORT"] = "1"
     try:
         response = client.get("/health/")
     finally:
         connection.close()
+        connection.close_pool()
         connection.settings_dict["PORT"] = original_port
     assert response.status_code == 503
     body = response.json()

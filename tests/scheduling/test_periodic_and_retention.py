@@ -52,8 +52,27 @@ def test_retention_deletes_old_finished_things_only(news, make_user, publish, se
     UserNotification.objects.filter(event=unread_old).update(created_at=long_ago)
 
     counts = retention_purge(batch_size=1)
-    assert counts == {"deliveries": 1, "inbox_items": 1, "delivery_only_items": 0, "early_callbacks": 0}
+    assert counts == {
+        "deliveries": 1,
+        "inbox_items": 1,
+        "delivery_only_items": 0,
+        "early_callbacks": 0,
+        "idempotency_records": 0,
+    }
     assert not UserNotification.objects.filter(event=old).exists()
     assert not DeliveryEvent.objects.exists()
     assert UserNotification.objects.filter(user=user).count() == 2  # recent, and old but unread
     assert Delivery.objects.filter(notification__event__in=[recent, unread_old]).count() == 2
+
+
+def test_retention_deletes_idempotency_answers_past_their_ttl(db, settings):
+    from apps.common.models import IdempotencyRecord
+
+    settings.IDEMPOTENCY_TTL_SECONDS = 3600
+    old, fresh = (
+        IdempotencyRecord.objects.create(caller="key:1", key_digest=d, fingerprint="f", status_code=202, body={})
+        for d in ("old", "fresh")
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    assert retention_purge()["idempotency_records"] == 1
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
