@@ -10,6 +10,10 @@ class Channel(models.TextChoices):
     PUSH = "push", "Web push"
     WEBHOOK = "webhook", "Webhook"
     LOG = "log", "Server log"
+    SLACK = "slack", "Slack"
+    # Operator-managed chat and ops destinations (Teams, Discord, ntfy, ...) through Apprise.
+    CHAT = "chat", "Chat destinations"
+    MOBILE_PUSH = "mobile_push", "Mobile push (FCM)"
 
 
 # Channels whose delivery leaves the service and so gets a Delivery row; the inbox
