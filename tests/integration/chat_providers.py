@@ -15,12 +15,14 @@ from urllib.parse import parse_qs
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
+from google.auth.exceptions import GoogleAuthError
 
 from apps.common.priorities import priority_queues
 
 from ..worker import Worker
 from .providers import reset_resilience_state
 
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 CHANNEL_WORKER_QUEUES = ",".join(priority_queues(["fanout", "slack", "chat", "mobile_push"]))
 
 
@@ -171,7 +173,12 @@ class FcmApi(JsonServer):
         call = Call(path, headers, body)
         if path == "/token":
             self.calls.append(call)
-            claims = jwt.decode(body["assertion"], certs=self.public_key, audience=f"{self.url}/token")
+            try:
+                # google-auth addresses the grant to Google's token endpoint whatever
+                # token_uri the key names.
+                claims = jwt.decode(body["assertion"], certs=self.public_key, audience=GOOGLE_TOKEN_AUDIENCE)
+            except (KeyError, ValueError, GoogleAuthError) as exc:
+                return 400, {}, {"error": "invalid_grant", "error_description": str(exc)}
             token = f"ya29.local-{next(self._ids)}"
             self.issued.add(token)
             return (
