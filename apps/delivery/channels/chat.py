@@ -23,8 +23,10 @@ from .base import Message, Outcome, SendResult
 from .registry import register
 
 DESTINATION_PREFIX = "chat:"
-# Apprise's plugins end a failed request's log line with "error=<HTTP status>".
-STATUS_IN_LOG = re.compile(r"error=(\d{3})\b")
+# Apprise's plugins end a failed request's log line with "error=<HTTP status>", or with
+# the service's own code when it gives one; ntfy's codes are the status and two digits
+# (40301 is a 403), so the first three digits are the status either way.
+STATUS_IN_LOG = re.compile(r"error=(\d{3})\d*\b")
 BODY_MAX = 4000
 
 
