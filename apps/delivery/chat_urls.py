@@ -12,7 +12,7 @@ def apprise_plugin(url: str):
 
 def apprise_url_validate(url: str) -> None:
     if apprise_plugin(url) is None:
-        raise ValidationError({"apprise_url": "Apprise does not recognise this URL (see its list of services)."})
+        raise ValidationError("Apprise does not recognise this URL (see its list of services).")
 
 
 def apprise_url_masked(url: str) -> str:

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.common.channels import Channel
@@ -137,4 +138,7 @@ class ChatDestination(models.Model):
         return self.name
 
     def clean(self):
-        apprise_url_validate(self.apprise_url)
+        try:
+            apprise_url_validate(self.apprise_url)
+        except ValidationError as exc:
+            raise ValidationError({"apprise_url": exc.messages}) from exc
