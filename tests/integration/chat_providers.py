@@ -98,7 +98,8 @@ class JsonServer:
 
 class SlackApi(JsonServer):
     """`POST /api/chat.postMessage` as Slack answers it. Plan answers: "ok", an error
-    code ("channel_not_found", ...), 429 (rate limited, Retry-After: 1) or a 5xx."""
+    code ("channel_not_found", ...), 429 (rate limited, Retry-After: 1), a 5xx, or
+    ("slow", seconds): "ok" after that long."""
 
     TOKEN = "xoxb-test-bot-token"
 
@@ -115,6 +116,9 @@ class SlackApi(JsonServer):
             self.calls.append(call)
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         answer = self.next_answer(body.get("channel", ""), call)
+        if isinstance(answer, tuple) and answer[0] == "slow":
+            time.sleep(answer[1])
+            answer = "ok"
         if answer == 429:
             return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
         if isinstance(answer, int):

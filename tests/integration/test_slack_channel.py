@@ -26,7 +26,11 @@ def slack():
 
 @pytest.fixture(scope="module")
 def slack_worker(slack, django_db_setup, django_db_blocker):
-    env = {"SLACK_BOT_TOKEN": SlackApi.TOKEN, "SLACK_API_BASE_URL": f"{slack.url}/api/"}
+    env = {
+        "SLACK_BOT_TOKEN": SlackApi.TOKEN,
+        "SLACK_API_BASE_URL": f"{slack.url}/api/",
+        "PROVIDER_HTTP_TIMEOUT_SECONDS": "1",
+    }
     with django_db_blocker.unblock(), channel_worker("slack", env) as worker:
         yield worker
 
@@ -101,6 +105,16 @@ def test_5xx_is_retried_until_slack_takes_it(slack_worker, slack, event_types, m
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 3
     assert [status for status, _, _ in history(delivery)] == ["pending", "pending", "sent"]
     assert [code for _, code, _ in history(delivery)] == [500, 503, 200]
+
+
+def test_a_timeout_is_retried(slack_worker, slack, event_types, make_user, subscribe):
+    slack.plan("U0SLACKSLOW", [("slow", 2.5)])
+    delivery = wait_for_status(slack_delivery(event_types, make_user, subscribe, "sl-slow", "U0SLACKSLOW").pk, FINAL)
+
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+    timed_out, sent = delivery.events.order_by("id")
+    assert timed_out.status == "pending" and "timed out" in timed_out.detail["error"].lower()
+    assert sent.status == "sent"
 
 
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "account_inactive"])

@@ -84,7 +84,8 @@ class SlackProvider:
         self.client = WebClient(
             token=settings.SLACK_BOT_TOKEN,
             base_url=settings.SLACK_API_BASE_URL,
-            timeout=int(settings.PROVIDER_HTTP_TIMEOUT_SECONDS),
+            # WebClient takes whole seconds; never 0 (which would not wait at all).
+            timeout=max(1, round(settings.PROVIDER_HTTP_TIMEOUT_SECONDS)),
             retry_handlers=[],
         )
 
