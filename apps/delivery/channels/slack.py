@@ -37,6 +37,8 @@ PERMANENT_ERRORS = frozenset(
         "invalid_blocks",
     }
 )
+# Slack's own word that it is failing, whatever the HTTP status.
+TRANSIENT_ERRORS = frozenset({"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"})
 # Slack truncates section text at 3000 characters and refuses longer.
 SECTION_TEXT_MAX = 3000
 TITLE_MAX = 150
@@ -69,6 +71,7 @@ def slack_blocks(*, title: str, body: str, url: str) -> list[dict]:
 
 
 def _retry_after(headers) -> float | None:
+    # Slack's header comes lower-cased over HTTP/2.
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
@@ -97,11 +100,13 @@ class SlackProvider:
     def _api_error_outcome(self, exc: SlackApiError) -> Outcome:
         status = exc.response.status_code
         error = (exc.response.data or {}).get("error", "") if isinstance(exc.response.data, dict) else ""
+        if error in PERMANENT_ERRORS:
+            return Outcome.PERMANENT
         if status == 429:
             return Outcome.DEFERRED
-        if status >= 500 or error in {"ratelimited", "service_unavailable", "internal_error", "fatal_error"}:
+        if status >= 500 or error in TRANSIENT_ERRORS:
             return Outcome.TRANSIENT
-        # The named errors (PERMANENT_ERRORS) and any other refusal of the request itself.
+        # Any other refusal of the request itself (bad arguments, missing scope).
         return Outcome.PERMANENT
 
     def _send_one(self, message: Message) -> SendResult:
