@@ -10,6 +10,7 @@ from apps.common.channels import Channel
 from apps.delivery.models import ChatDestination, Delivery, DeliveryStatus
 from apps.notifications.publish import event_publish
 
+from ..sinks import free_port
 from ..worker import wait_until
 from .chat_providers import NtfyServer, channel_worker
 from .providers import FINAL, wait_for_status
@@ -100,3 +101,16 @@ def test_the_apprise_url_is_encrypted_at_rest(db, event_types):
         [stored] = cursor.fetchone()
     assert "secret-bot-token" not in stored
     assert ChatDestination.objects.get(pk=made.pk).apprise_url == url
+
+
+def test_a_destination_that_does_not_answer_is_retried_until_dead(chat_worker, event_types):
+    dark = ChatDestination.objects.create(name="dark", apprise_url=f"ntfy://127.0.0.1:{free_port()}/nobody-listens")
+    dark.event_types.set([event_types["scenario.executed"]])
+
+    [delivery] = chat_deliveries(publish("scenario.executed", "Dark"))
+    delivery = wait_for_status(delivery.pk, FINAL)
+
+    # No HTTP status at all (connection refused) is worth a retry, up to the attempts.
+    assert delivery.status == DeliveryStatus.DEAD and delivery.attempts == 3
+    assert all(e.detail.get("status_code") is None for e in delivery.events.all())
+    assert "no answer" in delivery.last_error
