@@ -10,42 +10,51 @@ METRICS_DIR ?= $(CURDIR)/.run/metrics
 
 .PHONY: run test chaos lint bench migrate demo clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+# Two stamps: `make run` needs the runtime requirements only; the test tools come with
+# the targets that use them.
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+
+$(RUNTIME): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV): $(RUNTIME) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-migrate: $(VENV)/.installed
+migrate: $(RUNTIME)
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
 	$(PY) manage.py load_demo
 
-run: $(VENV)/.installed
+run: $(RUNTIME)
 	@$(PY) scripts/check_redis.py
 	@$(MAKE) --no-print-directory demo
 	@rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
-	@echo "Starting web, worker, beat and flower; the service says when it is ready. Ctrl-C stops everything."
+	@echo "Starting web, worker, beat, flower and the mail catcher; the service says when it is ready. Ctrl-C stops everything."
 	@export PATH="$(abspath $(VENV))/bin:$$PATH" PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)"; \
 	  python scripts/wait_ready.py & \
 	  exec honcho start
 
-test: $(VENV)/.installed
+test: $(DEV)
 	@REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) scripts/check_redis.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Kills and restarts real processes on a private PostgreSQL and Redis the tests start
 # themselves (tests/chaos/conftest.py); about 7 minutes.
-chaos: $(VENV)/.installed
+chaos: $(DEV)
 	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
 # Style and the import layering (the contracts in pyproject.toml).
-lint: $(VENV)/.installed
+lint: $(DEV)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-bench: $(VENV)/.installed
+bench: $(DEV)
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:

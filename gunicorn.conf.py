@@ -1,9 +1,8 @@
-"""Gunicorn settings (read from the working directory by default).
+"""Gunicorn settings (read from the working directory by default): the API and pages.
 
-Threads, not only processes: each open live inbox stream (Server-Sent Events) holds
-one thread for up to INBOX_STREAM_MAX_SECONDS, and the gthread worker keeps answering
-the arbiter's heartbeat while its threads stream, so long streams are not killed as
-"stuck". Capacity = WEB_CONCURRENCY × GUNICORN_THREADS concurrent requests + streams.
+Live inbox streams are not served here but by the ASGI stream process (uvicorn; see
+docs/operations.md); one sent here answers 503 at once. Capacity = WEB_CONCURRENCY ×
+GUNICORN_THREADS concurrent requests.
 """
 
 import os

@@ -210,9 +210,11 @@ def connections_for(rate: int, p99_goal_ms: float) -> int:
     return max(16, math.ceil(3 * rate * p99_goal_ms / 1000))
 
 
-def wrk(scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: dict | None = None) -> dict:
-    """Offer `rate` req/s for `seconds` (after a warm-up) and return the latencies, the
-    achieved rate and the CPU per request of web, PostgreSQL and Redis."""
+def wrk(
+    scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: dict | None = None, host: str = HOST
+) -> dict:
+    """Offer `rate` req/s for `seconds` (after a warm-up) to `host` and return the
+    latencies, the achieved rate and the CPU per request of web, PostgreSQL and Redis."""
     before = cpu_seconds()
     finished = subprocess.run(
         [
@@ -224,7 +226,7 @@ def wrk(scenario: str, rate: int, seconds: int, p99_goal_ms: float, extra_env: d
             "10s",
             "-s",
             str(ROOT / "bench" / "wrk" / f"{scenario}.lua"),
-            HOST,
+            host,
             "--",
             str(rate),
             str(WARMUP_SECONDS),

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.api import AuthTokenApi
+from apps.common.api_docs import RedocDocsView, SwaggerDocsView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,8 +16,10 @@ urlpatterns = [
     path("", include("apps.subscriptions.page_urls")),
     path("api/v1/", include("apps.templating.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     path("", include("apps.ops.urls")),
+    path("", include("apps.mailcatcher.urls")),
     path("", include("apps.inbox.urls")),
     path("api/v1/", include("apps.inbox.api_urls")),
 ]

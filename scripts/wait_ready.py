@@ -58,6 +58,8 @@ def main() -> int:
                 f"  Web inbox: {args.url}/inbox/   API: {args.url}/api/v1/   Admin: {args.url}/admin/\n"
                 f"  Health:    {args.url}/health/  Metrics: {args.url}/metrics\n"
                 f"  Flower:    {args.flower_url}/\n"
+                f"  API docs:  {args.url}/api/docs/  {args.url}/api/redoc/\n"
+                f"  Mailbox:   {args.url}/dev/mailbox/ (what the mail catcher caught; staff)\n"
                 f"  Workers answering: {names}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,

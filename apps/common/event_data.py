@@ -1,7 +1,8 @@
 """The bounds of an event's `data`, checked on every path that writes one (the events
 and notifications APIs, bulk sends, `event_publish` from Python): at most
 EVENT_DATA_MAX_BYTES as UTF-8 JSON, at most EVENT_DATA_MAX_DEPTH levels of nesting, and
-a `url`, when given, that passes the link rule (apps.common.links).
+a `url`, when given, that passes the link rule (apps.common.links), and so does the
+`url` of each of `actions`.
 
 data_validate raises a Django ValidationError keyed by where in `data` the problem is
 ("url", or "data" for the whole); EventDataField is the same check as a DRF field, so
@@ -48,6 +49,12 @@ def data_validate(data) -> None:
     reason = link_refusal(data.get("url"))
     if reason:
         raise ValidationError({"url": [reason]}, code="unsafe_link")
+    # The inbox item's buttons (apps/notifications/actions.py): the same rule per link.
+    actions = data.get("actions")
+    for index, action in enumerate(actions if isinstance(actions, list) else ()):
+        reason = link_refusal(action.get("url")) if isinstance(action, dict) else None
+        if reason:
+            raise ValidationError({"actions": [f"Action {index}: {reason}"]}, code="unsafe_link")
 
 
 class EventDataField(serializers.DictField):
@@ -58,7 +65,7 @@ class EventDataField(serializers.DictField):
             "help_text",
             "A JSON object of at most EVENT_DATA_MAX_BYTES (64 KiB) as JSON, nested at most "
             "EVENT_DATA_MAX_DEPTH (10) levels. `url`, the notification's link, must be https:, "
-            "http: or relative.",
+            "http: or relative, and so must each `actions[].url` (the inbox item's buttons).",
         )
         super().__init__(**kwargs)
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from .stream import InboxStreamApi
+from .stream import inbox_stream
 
 urlpatterns = [
-    path("inbox/stream/", InboxStreamApi.as_view(), name="inbox-stream"),
+    path("inbox/stream/", inbox_stream, name="inbox-stream"),
 ]

@@ -1,23 +1,21 @@
-from apps.notifications.selectors import inbox_list
+from apps.notifications.selectors import inbox_list, inbox_visible_list
 
 PAGE_SIZE = 30
 SHOW_CHOICES = ("all", "unread", "archived")
+# The inbox API's filters for each view of the page: "Load more" asks the API for the
+# same items the page shows.
+SHOW_API_FILTERS = {"all": "", "unread": "status=unread", "archived": "archived=true"}
 
 
-def inbox_page_get(*, user, show: str = "all", before_id: int | None = None) -> dict:
-    """One page of the web inbox: items newest first, and the id to page on from."""
-    items = inbox_list(user=user)
+def inbox_page_items(*, user, show: str = "all"):
+    """The items one view of the web inbox shows (snoozed ones left out), newest first."""
+    items = inbox_visible_list(user=user)
     if show == "archived":
-        items = items.filter(archived_at__isnull=False)
-    else:
-        items = items.filter(archived_at__isnull=True)
-        if show == "unread":
-            items = items.filter(read_at__isnull=True)
-    if before_id is not None:
-        items = items.filter(pk__lt=before_id)
-    page = list(items[: PAGE_SIZE + 1])
-    older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
-    return {"items": page[:PAGE_SIZE], "older_before_id": older}
+        return items.filter(archived_at__isnull=False)
+    items = items.filter(archived_at__isnull=True)
+    if show == "unread":
+        items = items.filter(read_at__isnull=True)
+    return items
 
 
 def inbox_newest_id(*, user) -> int:

@@ -1,8 +1,11 @@
 """GET /api/v1/inbox/stream/: Server-Sent Events, one `notification` event per new item.
 
-Each open stream holds one server thread (and one Redis connection) for as long as it
-is open, at most INBOX_STREAM_MAX_SECONDS: run the web with threads to spare
-(gunicorn's gthread worker; see docs/operations.md).
+An asynchronous view, served by the ASGI stream process (uvicorn; see docs/operations.md):
+an open stream is a coroutine waiting on a queue, not a thread, so a thousand of them
+cost a process some memory and leave the API's threads alone. Who may open one is
+decided exactly as for every API view (token or session, IsPerson, throttles) by
+InboxStreamApi below, run in a database thread (db_threads) because its lookups
+are blocking ORM calls.
 """
 
 import json
@@ -10,7 +13,8 @@ import logging
 
 import redis
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers
@@ -21,7 +25,9 @@ from apps.common.errors import error_response
 from apps.common.permissions import IsPerson
 from apps.common.schema import error_responses
 
-from .live import inbox_stream_open
+from .db_threads import in_db_thread
+from .leases import stream_retry_after_seconds
+from .live_stream import StreamLimitReached, inbox_stream_open
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,9 @@ def _non_negative_int(value):
 
 
 class InboxStreamApi(APIView):
+    """Who may open a stream, and its documented contract. Its GET admits the caller;
+    the stream itself is served by inbox_stream, which runs this first."""
+
     permission_classes = [IsPerson]
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
@@ -82,24 +91,62 @@ class InboxStreamApi(APIView):
             # The stream is negotiated by Accept; ?format= is not part of its interface.
             OpenApiParameter("format", exclude=True),
         ],
+        description="Served by the ASGI stream process. At most INBOX_STREAMS_PER_PERSON streams per person "
+        "are open at once; one more answers 429 with Retry-After.",
     )
     def get(self, request):
-        # The browser's reconnect names the last item it got; a first connect says
-        # where the page it loaded ends (?after=<newest id on the page>).
-        after_id = _non_negative_int(request.headers.get("Last-Event-ID"))
-        if after_id is None:
-            after_id = _non_negative_int(request.query_params.get("after"))
-        try:
-            events = inbox_stream_open(
-                user=request.user,
-                after_id=after_id,
-                keepalive_seconds=settings.INBOX_STREAM_KEEPALIVE_SECONDS,
-                max_seconds=settings.INBOX_STREAM_MAX_SECONDS,
-            )
-        except redis.RedisError:
-            logger.warning("live inbox: Redis unreachable", exc_info=True)
-            return error_response(503, "Live updates are unavailable; try again shortly.")
-        response = StreamingHttpResponse(events, content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+        # Authenticated, a person, within the throttle: the async view streams for them.
+        return Admitted(request.user)
+
+
+class Admitted(HttpResponse):
+    """InboxStreamApi's answer when the caller may open a stream (never sent as such)."""
+
+    def __init__(self, user):
+        super().__init__(status=204)
+        self.user = user
+
+
+def _admit(request):
+    response = InboxStreamApi.as_view()(request)
+    if not isinstance(response, Admitted) and hasattr(response, "render"):
+        response.render()  # an error envelope, rendered here where DRF's context is
+    return response
+
+
+async def inbox_stream(request):
+    admitted = await in_db_thread(_admit, request)
+    if not isinstance(admitted, Admitted):
+        return admitted
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI an asynchronous body is buffered whole, and a stream would hold a
+        # thread again: refuse at once, so a misrouted stream costs the API nothing.
+        return error_response(503, "Live updates are served by the stream process; this server does not serve them.")
+    # The browser's reconnect names the last item it got; a first connect says
+    # where the page it loaded ends (?after=<newest id on the page>).
+    after_id = _non_negative_int(request.headers.get("Last-Event-ID"))
+    if after_id is None:
+        after_id = _non_negative_int(request.GET.get("after"))
+    try:
+        body = await inbox_stream_open(user=admitted.user, after_id=after_id)
+    except StreamLimitReached:
+        retry_after = stream_retry_after_seconds()
+        response = error_response(
+            429,
+            f"At most {settings.INBOX_STREAMS_PER_PERSON} live streams may be open at once; close one first.",
+            details={"retry_after": retry_after, "limit": settings.INBOX_STREAMS_PER_PERSON},
+        )
+        response["Retry-After"] = str(retry_after)
         return response
+    except redis.RedisError:
+        logger.warning("live inbox: Redis unreachable", exc_info=True)
+        return error_response(503, "Live updates are unavailable; try again shortly.")
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+# drf-spectacular documents DRF views only: the schema of this path is InboxStreamApi's.
+inbox_stream.cls = InboxStreamApi
+inbox_stream.initkwargs = {}

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,9 +13,17 @@ from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema
 
 from . import services
+from .actions import inbox_actions
 from .filters import InboxFilter
+from .grouping import GROUP_ITEMS_MAX, inbox_lines
 from .models import UserNotification
-from .selectors import inbox_item_rows, inbox_list, inbox_unread_count
+from .selectors import inbox_item_rows, inbox_unread_count, inbox_visible_list
+
+
+class InboxActionOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["primary", "secondary"])
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="https:, http: or relative; an action with any other link is left out.")
 
 
 class LinkField(serializers.CharField):
@@ -35,6 +44,10 @@ class InboxItemOutput(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
     is_archived = serializers.BooleanField()
     archived_at = serializers.DateTimeField(allow_null=True)
+    snoozed_until = serializers.DateTimeField(
+        allow_null=True, help_text="Set by a snooze; the item is listed again once this time has passed."
+    )
+    actions = InboxActionOutput(many=True, help_text="From `data.actions`: the primary action, then the secondary.")
     created_at = serializers.DateTimeField()
 
 
@@ -57,6 +70,8 @@ def inbox_item_output(row: dict) -> dict:
         "read_at": _timestamp(row["read_at"]),
         "is_archived": row["archived_at"] is not None,
         "archived_at": _timestamp(row["archived_at"]),
+        "snoozed_until": _timestamp(row["snoozed_until"]),
+        "actions": inbox_actions(row["effective_data"]),
         "created_at": _timestamp(row["created_at"]),
     }
 
@@ -75,6 +90,59 @@ class InboxPagination(CursorPagination):
             raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
 
 
+class InboxLineOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="Event type and subject; `item:<id>` for an item without a subject.")
+    title = serializers.CharField(help_text='The item\'s title, or "3 × <event type>: <data.subject_title>".')
+    size = serializers.IntegerField(help_text="How many items the line holds.")
+    unread = serializers.IntegerField()
+    items = InboxItemOutput(many=True, help_text=f"Newest first, at most {GROUP_ITEMS_MAX}.")
+
+
+class InboxLinePagination(InboxPagination):
+    """Cursor pages of grouped lines. A line is placed by its newest item, so the cursor
+    holds that id; it goes forward only (`previous` is null)."""
+
+    def paginate_lines(self, items, request):
+        self.request = request
+        self.base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        cursor = self.decode_cursor(request)
+        before_id = None
+        if cursor is not None:
+            if cursor.reverse or not (cursor.position or "").isdigit():
+                raise ValidationError({"cursor": ["Invalid cursor."]})
+            before_id = int(cursor.position)
+        lines, has_more = inbox_lines(items, before_id=before_id, limit=self.page_size)
+        self.next_position = str(lines[-1]["latest_id"]) if has_more else None
+        return lines
+
+    def get_next_link(self):
+        if self.next_position is None:
+            return None
+        return self.encode_cursor(Cursor(offset=0, reverse=False, position=self.next_position))
+
+    def get_previous_link(self):
+        return None
+
+
+GROUP_PARAMETER = OpenApiParameter(
+    "group",
+    enum=["subject"],
+    required=False,
+    description="`subject`: the results are lines, one per event type and subject (InboxLineOutput), each "
+    "with its items; the filters and the cursor work the same way.",
+)
+
+
+# An item, or with ?group=subject a line of items: one schema says both.
+INBOX_RESULTS = PolymorphicProxySerializer(
+    component_name="InboxResult",
+    serializers=[InboxItemOutput, InboxLineOutput],
+    resource_type_field_name=None,
+    many=True,
+)
+
+
 class InboxListApi(generics.ListAPIView):
     permission_classes = [IsPerson]
     serializer_class = InboxItemOutput
@@ -82,9 +150,16 @@ class InboxListApi(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = InboxFilter
 
-    @api_schema(responses=InboxItemOutput(many=True), errors=(400,))
+    @api_schema(responses=INBOX_RESULTS, errors=(400,), parameters=[GROUP_PARAMETER])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        group = request.query_params.get("group")
+        if group is None:
+            return super().get(request, *args, **kwargs)
+        if group != "subject":
+            raise ValidationError({"group": ['The only grouping is "subject".']})
+        paginator = InboxLinePagination()
+        lines = paginator.paginate_lines(self.filter_queryset(self.get_queryset()), request)
+        return paginator.get_paginated_response(InboxLineOutput(lines, many=True).data)
 
     def filter_queryset(self, queryset):
         # Most loads ask for no filter: the filter form would be a tenth of the request.
@@ -99,7 +174,7 @@ class InboxListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return UserNotification.objects.none()
-        return inbox_list(user=self.request.user)
+        return inbox_visible_list(user=self.request.user)
 
 
 class UnreadCountApi(APIView):
@@ -142,3 +217,19 @@ class InboxReadAllApi(APIView):
     @api_schema(request=None, responses=Output)
     def post(self, request):
         return Response(self.Output({"updated": services.inbox_mark_all_read(user=request.user)}).data)
+
+
+class InboxSnoozeApi(APIView):
+    permission_classes = [IsPerson]
+
+    class Input(serializers.Serializer):
+        until = serializers.DateTimeField(help_text="When the item comes back (unread); in the future, with a zone.")
+
+    @api_schema(request=Input, responses=InboxItemOutput, errors=(400, 404))
+    def post(self, request, notification_id):
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = services.inbox_snooze(
+            user=request.user, notification_id=notification_id, until=payload.validated_data["until"]
+        )
+        return Response(InboxItemOutput(item).data)

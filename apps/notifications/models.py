@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
 from apps.events.models import Event
@@ -38,6 +39,9 @@ class UserNotification(models.Model):
     in_inbox = models.BooleanField(default=True)
     read_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Hidden from the inbox list and the unread count until then; the queries compare it
+    # with the time, so an item comes back by itself (no job per snoozed item).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -50,10 +54,12 @@ class UserNotification(models.Model):
         indexes = [
             # The inbox list, newest first (cursor pagination on id).
             models.Index(fields=["user", "-id"], name="inbox_user_recent"),
-            # Unread list and unread count: a partial index holds only unread rows.
+            # Unread list and unread count: a partial index holds only unread rows; it
+            # carries snoozed_until, so the count of awake items stays index-only.
             models.Index(
                 fields=["user", "-id"],
-                name="inbox_user_unread",
+                name="inbox_user_unread_awake",
+                include=["snoozed_until"],
                 condition=Q(in_inbox=True, read_at__isnull=True, archived_at__isnull=True),
             ),
         ]
@@ -70,8 +76,18 @@ class UserNotification(models.Model):
         return self.archived_at is not None
 
     @property
+    def is_snoozed(self):
+        return self.snoozed_until is not None and self.snoozed_until > timezone.now()
+
+    @property
     def effective_data(self):
         return self.event.data if self.data is None else self.data
+
+    @property
+    def actions(self):
+        from .actions import inbox_actions
+
+        return inbox_actions(self.effective_data)
 
 
 class SendStatus(models.TextChoices):

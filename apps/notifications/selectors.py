@@ -9,11 +9,23 @@ from .models import DirectSend, UserNotification
 
 
 def inbox_list(*, user):
-    """The person's inbox items, newest first. Filters are applied by the caller."""
+    """The person's inbox items, newest first, snoozed ones included (an item is found by
+    id whatever its state). Filters are applied by the caller."""
     return UserNotification.objects.filter(user=user, in_inbox=True).select_related("event__event_type").order_by("-id")
 
 
-def inbox_item_rows(items):
+def inbox_awake(items, *, now=None):
+    """`items` without those snoozed until a time still to come. A snooze ends by this
+    comparison alone: when its time passes the item is in the list and the count again."""
+    return items.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now or timezone.now()))
+
+
+def inbox_visible_list(*, user):
+    """What the person's inbox shows: their items less the snoozed ones, newest first."""
+    return inbox_awake(inbox_list(user=user))
+
+
+def inbox_item_rows(items, *extra_fields):
     """The inbox items of `items` as plain rows named like the API's fields.
 
     A list page is 50 items on every inbox load: rows instead of model instances (three
@@ -26,7 +38,9 @@ def inbox_item_rows(items):
         "url",
         "read_at",
         "archived_at",
+        "snoozed_until",
         "created_at",
+        *extra_fields,
         event_type=F("event__event_type__key"),
         # The item's own data, else its event's (see UserNotification.data).
         effective_data=Coalesce("data", "event__data", output_field=JSONField()),
@@ -38,9 +52,10 @@ def inbox_get(*, user, notification_id: int) -> UserNotification:
 
 
 def inbox_unread_count(*, user) -> int:
-    # Matches the partial index inbox_user_unread exactly: an index-only count.
-    return UserNotification.objects.filter(
-        user=user, in_inbox=True, read_at__isnull=True, archived_at__isnull=True
+    # Matches the partial index inbox_user_unread_awake, which carries snoozed_until:
+    # an index-only count.
+    return inbox_awake(
+        UserNotification.objects.filter(user=user, in_inbox=True, read_at__isnull=True, archived_at__isnull=True)
     ).count()
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("inbox/<int:notification_id>/unread/", api.InboxUnreadApi.as_view(), name="inbox-unread"),
     path("inbox/<int:notification_id>/archive/", api.InboxArchiveApi.as_view(), name="inbox-archive"),
     path("inbox/<int:notification_id>/unarchive/", api.InboxUnarchiveApi.as_view(), name="inbox-unarchive"),
+    path("inbox/<int:notification_id>/snooze/", api.InboxSnoozeApi.as_view(), name="inbox-snooze"),
 ]
 
 urlpatterns += [

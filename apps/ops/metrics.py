@@ -22,7 +22,7 @@ DELIVERY_TRANSITIONS = Counter(
 DEAD_LETTERS = Counter("notifications_dead_letters_total", "Deliveries that exhausted their retries.", ["channel"])
 TASK_RETRIES = Counter("notifications_task_retries_total", "Celery task retries scheduled.", ["task"])
 
-# Each open stream holds a web thread: this is the figure to size the web's threads by.
+# Open streams of the stream processes (coroutines, not threads): the figure to size them by.
 INBOX_STREAMS_OPEN = Gauge(
     "notifications_inbox_streams_open", "Live inbox streams open now.", multiprocess_mode="livesum"
 )

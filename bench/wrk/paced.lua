@@ -69,7 +69,8 @@ function request()
 end
 
 function response(status, headers, body)
-    local request_id = headers["X-Request-ID"]
+    -- Header names as the server wrote them: gunicorn keeps the case, uvicorn lowers it.
+    local request_id = headers["X-Request-ID"] or headers["x-request-id"]
     local started = request_id and sent_at[request_id]
     if not started then
         return

@@ -53,6 +53,10 @@ SPECTACULAR_SETTINGS = {
         # One schema name for the priority choices (sends and event types).
         "PriorityEnum": "apps.common.priorities.PRIORITY_CHOICES",
     },
+    # /api/docs/ and /api/redoc/ load their scripts from our static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Idempotency-Key: answers are kept this long; a request in flight holds its key this long at most.

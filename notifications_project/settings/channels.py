@@ -3,7 +3,7 @@ limits and circuit breakers that protect the providers."""
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .environment import env
+from .environment import BASE_DIR, env
 
 # --- Email -----------------------------------------------------------------
 # One django-environ URL (smtp, smtp+tls, smtp+ssl, consolemail) names the backend and server.
@@ -29,6 +29,15 @@ SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
 # A signed SendGrid event batch older than this (by its signed timestamp) is a replay.
 SENDGRID_WEBHOOK_MAX_AGE_SECONDS = env.int("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", default=600)
+
+# The development mail catcher (`make run`'s mailcatcher process, listening where the
+# default EMAIL_URL points) keeps the newest MAIL_CATCHER_KEEP messages as .eml files in
+# MAIL_CATCHER_DIR; staff read them at /dev/mailbox/ (DEBUG only).
+MAIL_CATCHER_HOST = env("MAIL_CATCHER_HOST", default="127.0.0.1")
+MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
+# Relative to the project directory unless absolute.
+MAIL_CATCHER_DIR = BASE_DIR / env("MAIL_CATCHER_DIR", default=".run/mail")
+MAIL_CATCHER_KEEP = env.int("MAIL_CATCHER_KEEP", default=200)
 
 # --- SMS -------------------------------------------------------------------
 SMS_PROVIDER = env("SMS_PROVIDER", default="twilio")

@@ -1,6 +1,6 @@
 """Django itself: the installed apps, middleware, URLs, templates, language and static files."""
 
-from .environment import BASE_DIR
+from .environment import BASE_DIR, env
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -13,6 +13,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and Redoc as static files of our own: the docs work offline and under a CSP.
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "django_celery_beat",
     "templated_mail",
@@ -27,6 +29,7 @@ INSTALLED_APPS = [
     "apps.inbox",
     "apps.templating",
     "apps.scheduling",
+    "apps.mailcatcher",
     "axes",
 ]
 
@@ -34,6 +37,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.ops.correlation.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (gunicorn, uvicorn): no proxy needed for /static/.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,4 +78,5 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the files WhiteNoise serves when DEBUG is off.
+STATIC_ROOT = BASE_DIR / env("STATIC_ROOT", default="staticfiles")

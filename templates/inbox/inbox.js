@@ -55,8 +55,11 @@
     time.textContent = new Date(item.created_at).toLocaleString();
     li.querySelectorAll(".visually-hidden").forEach(function (span) { span.textContent = ": " + item.title; });
     applyItem(li, item);
+    // inbox_features.js adds the item's actions and its snooze form.
+    document.dispatchEvent(new CustomEvent("inbox:item", { detail: { li: li, item: item } }));
     return li;
   }
+  window.inboxPage = { newItem: newItem, setUnread: setUnread };
 
   function fits(item) {
     return show === "archived" ? item.is_archived : !item.is_archived && (show === "all" || !item.is_read);

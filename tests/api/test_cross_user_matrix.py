@@ -1,6 +1,8 @@
 """No access across owners: every endpoint that takes an id answers 404 to anyone but
 the owner, and changes nothing. The matrix must name every such route."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -21,6 +23,10 @@ PERSON_MATRIX = {
     "api/v1/inbox/<int:notification_id>/unread/": ("post", None),
     "api/v1/inbox/<int:notification_id>/archive/": ("post", None),
     "api/v1/inbox/<int:notification_id>/unarchive/": ("post", None),
+    "api/v1/inbox/<int:notification_id>/snooze/": (
+        "post",
+        {"until": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+    ),
     "api/v1/subscriptions/<int:subscription_id>/": [("get", None), ("patch", {"enabled": False}), ("delete", None)],
     "api/v1/scenarios/<int:scenario_id>/": [("get", None), ("patch", {"shared": True}), ("delete", None)],
     "api/v1/scenarios/<int:scenario_id>/execute/": ("post", None),
@@ -30,7 +36,9 @@ PERSON_MATRIX = {
     "api/v1/devices/<int:device_id>/": [("get", None), ("delete", None)],
 }
 # The web inbox's form actions (session sign-in, not the API): checked on their own below.
-WEB_MATRIX = {"inbox/<int:notification_id>/<slug:action>/"}
+WEB_ACTION = "inbox/<int:notification_id>/<slug:action>/"
+WEB_SNOOZE = "inbox/<int:notification_id>/snooze/"
+WEB_MATRIX = {WEB_ACTION, WEB_SNOOZE}
 SERVICE_MATRIX = {
     "api/v1/notifications/<int:send_id>/": ("get", None),
     "api/v1/notifications/<int:send_id>/cancel/": ("post", None),
@@ -164,10 +172,21 @@ def test_a_staff_persons_send_is_theirs_alone(event_types, make_user, client_for
 @pytest.mark.parametrize("action", ["read", "unread", "archive", "unarchive"])
 def test_the_web_inbox_cannot_act_on_another_persons_item(owned, client, action):
     ann, ben, ids = owned
-    url = fill(next(iter(WEB_MATRIX)), ids["notification_id"]).replace("<slug:action>", action)
+    url = fill(WEB_ACTION, ids["notification_id"]).replace("<slug:action>", action)
     before = snapshot()
     client.force_login(ben)
     assert client.post(url).status_code == 404
     assert snapshot() == before
     client.force_login(ann)
     assert client.post(url).status_code in (200, 302)
+
+
+def test_the_web_inbox_cannot_snooze_another_persons_item(owned, client):
+    ann, ben, ids = owned
+    url = fill(WEB_SNOOZE, ids["notification_id"])
+    before = snapshot()
+    client.force_login(ben)
+    assert client.post(url, {"choice": "tomorrow"}).status_code == 404
+    assert snapshot() == before
+    client.force_login(ann)
+    assert client.post(url, {"choice": "tomorrow"}).status_code == 302

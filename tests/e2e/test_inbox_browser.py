@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from apps.notifications.models import UserNotification
 
+from ..inbox.servers import UvicornThread
 from ..worker import ROOT, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -68,27 +69,35 @@ def create_scenario(base_url, author, name):
         assert response.status == 201
 
 
+@pytest.fixture
+def web_server(django_db_setup):
+    """The whole web under uvicorn, as `make run` serves it: pages, API and stream on
+    one origin."""
+    with UvicornThread() as server:
+        yield server
+
+
 def test_notification_arrives_live_and_mark_read_drops_the_count(
-    browser_page, live_server, celery_worker, settings, make_user, subscribe, event_types
+    browser_page, web_server, celery_worker, settings, make_user, subscribe, event_types
 ):
     settings.INBOX_STREAM_KEEPALIVE_SECONDS = 1
     page = browser_page
     alice, bob = make_user("alice"), make_user("bob")
     subscribe(alice, event_types["scenario.created"])
 
-    page.goto(f"{live_server.url}/inbox/")
-    assert page.url.startswith(f"{live_server.url}/accounts/login/")
+    page.goto(f"{web_server.url}/inbox/")
+    assert page.url.startswith(f"{web_server.url}/accounts/login/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("secret-pass-1")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/inbox/")
+    page.wait_for_url(f"{web_server.url}/inbox/")
     page.wait_for_selector("body[data-stream='open']")
     badge = page.locator("#unread-count")
     assert badge.inner_text() == "0"
     assert page.get_by_text("Nothing here yet.").is_visible()
     page.evaluate("window.sameDocument = true")  # gone if the page reloads
 
-    create_scenario(live_server.url, bob, "Checkout flow")
+    create_scenario(web_server.url, bob, "Checkout flow")
 
     item = page.locator("#items li").filter(has_text='Scenario "Checkout flow" created')
     item.wait_for()

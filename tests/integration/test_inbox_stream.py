@@ -1,12 +1,10 @@
 """The live inbox stream on real servers: a scenario created through the HTTP API
-reaches a subscriber's open stream through a real worker and Redis pub/sub."""
+reaches a subscriber's open stream (uvicorn, the ASGI stream process) through a real
+worker and Redis pub/sub."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -15,14 +13,15 @@ from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
 
 from apps.events.models import Event
+from apps.inbox.leases import stream_leases_key
+from apps.inbox.live import inbox_channel, live_client
 from apps.notifications.models import UserNotification
 
+from ..inbox.servers import UvicornThread, gunicorn_process, uvicorn_process
 from ..inbox.sse import SseStream
-from ..worker import ROOT, wait_until
-from ..worker import test_database_url as worker_database_url
+from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-GUNICORN_LOG = ROOT / ".pytest_cache" / "gunicorn.log"
 
 
 @pytest.fixture(autouse=True)
@@ -68,11 +67,26 @@ def stream_receives_new_scenario(base_url, make_user, subscribe, event_types, na
     assert item["id"] == UserNotification.objects.get(user=reader).pk
 
 
-def test_stream_under_the_development_server(live_server, celery_worker, make_user, subscribe, event_types):
-    stream_receives_new_scenario(live_server.url, make_user, subscribe, event_types, "Live on runserver")
+@pytest.fixture
+def asgi_server(django_db_setup):
+    with UvicornThread() as server:
+        yield server
 
 
-def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_server, make_user, event_types):
+def test_stream_under_uvicorn(asgi_server, celery_worker, make_user, subscribe, event_types):
+    stream_receives_new_scenario(asgi_server.url, make_user, subscribe, event_types, "Live on uvicorn")
+
+
+def test_stream_under_a_uvicorn_process(celery_worker, make_user, subscribe, event_types):
+    """As the Procfile and compose run it: uvicorn's own process and event loop."""
+    server = uvicorn_process({"INBOX_STREAM_KEEPALIVE_SECONDS": "1"}).start()
+    try:
+        stream_receives_new_scenario(server.url, make_user, subscribe, event_types, "Live on its own process")
+    finally:
+        server.stop()
+
+
+def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(asgi_server, make_user, event_types):
     reader = make_user("reader")
     event = Event.objects.create(event_type=event_types["scenario.created"], data={})
     seen = UserNotification.objects.create(event=event, user=reader, title="Seen", created_at=timezone.now())
@@ -88,7 +102,7 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
     # Streams of earlier tests end at their next keep-alive: start from none open.
     wait_until(lambda: streams_open() == 0, timeout=10, message="earlier streams to close")
     stream = SseStream(
-        live_server.url,
+        asgi_server.url,
         "/api/v1/inbox/stream/?after=0",
         {"Authorization": f"Token {token_for(reader)}", "Last-Event-ID": str(seen.pk)},
     )
@@ -102,70 +116,58 @@ def test_reconnect_catches_up_from_last_event_id_and_sends_keepalives(live_serve
         assert time.monotonic() - started < 5
     finally:
         stream.close()
-    # The server notices the closed client at its next keep-alive and lets the stream go.
+    # The server notices the closed client and lets the stream go.
     wait_until(lambda: streams_open() == 0, timeout=10, message="the stream to close")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_a_closed_stream_releases_its_subscription_and_its_slot(asgi_server, make_user):
+    reader = make_user("reader")
+    channel, leases = inbox_channel(reader.pk), stream_leases_key(reader.pk)
+
+    def subscribers():
+        return dict(live_client().pubsub_numsub(channel))[channel.encode()]
+
+    stream = SseStream(asgi_server.url, "/api/v1/inbox/stream/", {"Authorization": f"Token {token_for(reader)}"})
+    try:
+        assert stream.response.status == 200
+        assert subscribers() == 1 and live_client().zcard(leases) == 1
+    finally:
+        stream.close()
+    wait_until(lambda: subscribers() == 0 and live_client().zcard(leases) == 0, timeout=10, message="the release")
+
+
+def test_stream_answers_503_when_redis_is_down(settings, make_user):
+    reader = make_user("reader")
+    token = token_for(reader)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    with UvicornThread() as server:  # a new event loop: its Redis client takes the URL above
+        request = urllib.request.Request(
+            f"{server.url}/api/v1/inbox/stream/", headers={"Authorization": f"Token {token}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 503
+    assert json.loads(refused.value.read())["error"]["code"] == "unavailable"
 
 
 @pytest.fixture(scope="module")
 def gunicorn_server(django_db_setup):
     """One gunicorn (gthread, from gunicorn.conf.py) on the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
-        "DATABASE_URL": worker_database_url(),
-        "INBOX_STREAM_KEEPALIVE_SECONDS": "1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
-    }
-    log_path = GUNICORN_LOG
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "notifications_project.wsgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        assert process.poll() is None, f"gunicorn exited; see {log_path}"
-        try:
-            with urllib.request.urlopen(base_url + "/health/", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
+    server = gunicorn_process({"INBOX_STREAM_KEEPALIVE_SECONDS": "1"}).start()
     try:
-        wait_until(healthy, timeout=30, interval=0.2, message="gunicorn to answer /health/")
-        yield base_url
+        yield server
     finally:
-        process.terminate()
-        process.wait(20)
-
-
-def test_stream_under_gunicorn(gunicorn_server, celery_worker, make_user, subscribe, event_types):
-    stream_receives_new_scenario(gunicorn_server, make_user, subscribe, event_types, "Live on gunicorn")
+        server.stop()
 
 
 def test_gunicorn_access_lines_are_json_with_the_request_id(gunicorn_server):
     request_id = f"gunicorn-{time.time_ns()}"
-    request = urllib.request.Request(f"{gunicorn_server}/health/", headers={"X-Request-ID": request_id})
+    request = urllib.request.Request(f"{gunicorn_server.url}/health/", headers={"X-Request-ID": request_id})
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.headers["X-Request-ID"] == request_id
 
     def access_line():
-        for raw in GUNICORN_LOG.read_text(errors="replace").splitlines():
+        for raw in gunicorn_server.log_path.read_text(errors="replace").splitlines():
             if request_id in raw and raw.startswith("{"):
                 return json.loads(raw)
         return None

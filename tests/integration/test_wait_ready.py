@@ -29,6 +29,7 @@ def test_ready_when_web_and_worker_answer(live_server, celery_worker):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The service is ready." in result.stdout
     assert f"Web inbox: {live_server.url}/inbox/" in result.stdout
+    assert f"Mailbox:   {live_server.url}/dev/mailbox/" in result.stdout
     assert celery_worker.name.split("@")[0] in result.stdout  # the worker that answered
 
 

@@ -26,6 +26,7 @@ APP_SERVICES = {name: service for name, service in SERVICES.items() if service.g
 QUEUES = {queue.name for queue in settings.CELERY_TASK_QUEUES}
 URGENT_QUEUES = {name for name in QUEUES if name.endswith((".critical", ".high"))}
 DERIVED = re.compile(r"\$\(python -m notifications_project\.queues (?P<group>[\w-]+)\)")
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
 
 
@@ -130,6 +131,11 @@ def check_command(command: str) -> set[str]:
             assert callable(import_target(argv[1]))
             assert (ROOT / "gunicorn.conf.py").is_file()
             continue
+        if argv[:3] == ["python", "-m", "uvicorn"]:
+            argv = argv[2:]  # the Procfile's form: the virtualenv's interpreter, like manage.py
+        if argv[0] == "uvicorn":
+            assert callable(import_target(argv[1]))
+            continue
         if argv[0] == "python":
             assert argv[1] == "manage.py", command
             assert argv[2] in get_commands(), f"no management command {argv[2]!r}"
@@ -146,7 +152,14 @@ def test_compose_has_every_process_and_its_backing_services():
 
 def test_app_services_share_one_block():
     shared = COMPOSE["x-app"]
-    assert set(APP_SERVICES) == {"migrate", "web", "beat", "flower", *(n for n in SERVICES if n.startswith("worker"))}
+    assert set(APP_SERVICES) == {
+        "migrate",
+        "web",
+        "stream",
+        "beat",
+        "flower",
+        *(n for n in SERVICES if n.startswith("worker")),
+    }
     for name, service in APP_SERVICES.items():
         for key in ("build", "env_file", "volumes"):
             assert service[key] == shared[key], f"{name}.{key} differs from x-app"
@@ -182,12 +195,34 @@ def test_exactly_one_beat():
 
 
 def test_long_running_services_have_healthchecks_and_start_after_migrations():
-    for name in ["web", "flower", "postgres", "redis", "mailpit", *(n for n in SERVICES if n.startswith("worker"))]:
+    for name in [
+        "web",
+        "stream",
+        "proxy",
+        "flower",
+        "postgres",
+        "redis",
+        "mailpit",
+        *(n for n in SERVICES if n.startswith("worker")),
+    ]:
         assert SERVICES[name]["healthcheck"]["test"], name
     for name, service in APP_SERVICES.items():
         if name != "migrate":
             assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
     assert "/health/" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "/health/" in " ".join(SERVICES["stream"]["healthcheck"]["test"])
+
+
+def test_the_proxy_sends_the_stream_to_the_stream_process_and_the_rest_to_the_web():
+    """One origin for browsers (the inbox page's session cookie reaches its stream)."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in SERVICES["proxy"]["volumes"]
+    stream_port = option(shlex.split(SERVICES["stream"]["command"]), "--port")
+    assert f"server stream:{stream_port};" in conf and "server web:8000;" in conf
+    stream_block = conf.split("location = /api/v1/inbox/stream/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://notifications_stream;" in stream_block
+    assert "proxy_buffering off;" in stream_block
+    assert "ports" not in SERVICES["web"], "browsers reach the web through the proxy"
 
 
 def test_worker_healthchecks_ping_their_own_worker():
@@ -204,7 +239,7 @@ def test_flower_requires_basic_auth():
 
 def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
     # The four the contract names, and a worker only for urgent (critical, high) queues.
-    assert set(PROCFILE) == {"web", "worker", "worker_urgent", "beat", "flower"}
+    assert set(PROCFILE) == {"web", "worker", "worker_urgent", "beat", "flower", "mailcatcher"}
     consumed = set()
     for name in PROCFILE:
         consumed |= check_command(procfile_command(name))
@@ -214,3 +249,23 @@ def test_procfile_names_web_worker_beat_flower_and_their_commands_exist():
 def test_procfile_workers_consume_every_queue_and_the_urgent_ones():
     assert check_command(procfile_command("worker")) == QUEUES
     assert check_command(procfile_command("worker_urgent")) == URGENT_QUEUES
+
+
+def test_each_mail_catcher_listens_where_its_email_url_points():
+    """make run: the Procfile's catcher at the default EMAIL_URL; compose: mailpit's SMTP
+    port (1025, its default) at the app services' EMAIL_URL, its web UI on loopback only."""
+    from urllib.parse import urlsplit
+
+    assert procfile_command("mailcatcher") == "python manage.py mailcatcher"
+    source = (ROOT / "notifications_project" / "settings" / "channels.py").read_text()
+    default_email = urlsplit(re.search(r'env\.email_url\("EMAIL_URL", default="([^"]+)"\)', source)[1])
+    assert (default_email.hostname, default_email.port) == ("127.0.0.1", 1025)
+    example = dict(re.findall(r"^(EMAIL_URL|MAIL_CATCHER_HOST|MAIL_CATCHER_PORT)=(.*)$", ENV_EXAMPLE, re.MULTILINE))
+    assert urlsplit(example["EMAIL_URL"]).hostname == example["MAIL_CATCHER_HOST"] == default_email.hostname
+    assert urlsplit(example["EMAIL_URL"]).port == int(example["MAIL_CATCHER_PORT"]) == default_email.port
+    assert (settings.MAIL_CATCHER_HOST, settings.MAIL_CATCHER_PORT) == ("127.0.0.1", 1025)
+
+    compose_email = urlsplit(COMPOSE["x-app-env"]["EMAIL_URL"])
+    assert (compose_email.hostname, compose_email.port) == ("mailpit", 1025)
+    assert "mailcatcher" not in " ".join(compose_command(s) for s in APP_SERVICES.values())
+    assert SERVICES["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]

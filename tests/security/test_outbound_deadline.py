@@ -15,9 +15,10 @@ from django.test import override_settings
 from apps.accounts.models import PushSubscription
 from apps.accounts.services import webhook_endpoint_create
 from apps.common.channels import Channel
+from apps.common.priorities import NORMAL
 from apps.delivery.dispatch import deliveries_dispatch
-from apps.delivery.enqueue import deliveries_enqueue
 from apps.delivery.models import Delivery, DeliveryStatus
+from apps.delivery.tasks import deliveries_enqueue
 
 from ..channels.conftest import fan_out  # noqa: F401
 from ..http_receiver import Answer, Receiver
@@ -152,11 +153,11 @@ def test_a_real_worker_is_free_again_at_the_deadline(make_user, fan_out):
             webhook_endpoint_create(user=ivy, url=drip.url())
             webhook_endpoint_create(user=jon, url=prompt.url())
             stuck = fan_out([ivy], Channel.WEBHOOK)[ivy.pk]
-            deliveries_enqueue(channel="webhook", delivery_ids=[stuck.pk])
+            deliveries_enqueue(channel="webhook", delivery_ids=[stuck.pk], priority=NORMAL)
             wait_until(lambda: drip.arrived, timeout=30, message="the dripping receiver reached")
             started = time.monotonic()
             waiting = fan_out([jon], Channel.WEBHOOK, event_key="scenario.executed")[jon.pk]
-            deliveries_enqueue(channel="webhook", delivery_ids=[waiting.pk])
+            deliveries_enqueue(channel="webhook", delivery_ids=[waiting.pk], priority=NORMAL)
 
             wait_until(
                 lambda: Delivery.objects.get(pk=waiting.pk).status == DeliveryStatus.SENT,

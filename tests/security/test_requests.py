@@ -28,7 +28,7 @@ SENDGRID_PATH = "api/v1/webhooks/sendgrid/events/"
 # HTML pages and the operator's tools answer as pages, not the API's envelope; the
 # admin's own model pages sit behind its sign-in (its login form is attacked here).
 NOT_ATTACKED = re.compile(r"^(admin/(?!login/)|api/docs/|api/schema/|metrics|health/)")
-HTML_PAGES = re.compile(r"^(admin/|accounts/|inbox/|unsubscribe/)")
+HTML_PAGES = re.compile(r"^(admin/|accounts/|inbox/|unsubscribe/|dev/)")
 
 
 def _routes(patterns=None, prefix=""):

@@ -9,6 +9,7 @@ from apps.events.models import EventType
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.scenarios.models import Scenario
 from apps.scenarios.services import scenario_create
+from apps.subscriptions.models import SubscriptionOrigin
 from apps.subscriptions.selectors import subscription_list
 from apps.subscriptions.services import subscription_create
 
@@ -20,6 +21,9 @@ DEMO_USERS = {
     "bob": ("bob@example.com", False, {"scenario.created": True, "scenario.executed": True}),
     "carol": ("carol@example.com", False, {"scenario.created": False}),
 }
+# (username, event type): also by email, so `make run`'s mail catcher shows a real email
+# (at /dev/mailbox/) once alice creates a scenario (README, "Try it").
+DEMO_EMAIL_SUBSCRIPTIONS = [("bob", "scenario.created")]
 
 
 class Command(BaseCommand):
@@ -45,6 +49,13 @@ class Command(BaseCommand):
                 event_type = EventType.objects.get(key=key)
                 if not subscription_list(user=user).filter(event_type=event_type, channel=Channel.IN_APP).exists():
                     subscription_create(user=user, event_type=event_type, channel=Channel.IN_APP, enabled=enabled)
+        for username, key in DEMO_EMAIL_SUBSCRIPTIONS:
+            user, event_type = User.objects.get(username=username), EventType.objects.get(key=key)
+            if not subscription_list(user=user).filter(event_type=event_type, channel=Channel.EMAIL).exists():
+                # As bob would subscribe himself through the API: the access rule applies.
+                subscription_create(
+                    user=user, event_type=event_type, channel=Channel.EMAIL, origin=SubscriptionOrigin.PERSON
+                )
         alice = User.objects.get(username="alice")
         if not Scenario.objects.filter(owner=alice, name="Checkout smoke test").exists():
             scenario_create(owner=alice, name="Checkout smoke test", description="Demo scenario.")
