@@ -8,9 +8,16 @@ Modes, each measured in the same invocation so their ratios hold:
   - one connection per batch (no threads);
   - one SMTP connection per message (what connection reuse saves).
 
+With `--channel slack` or `--channel mobile_push` it measures those channels instead:
+each delivery one request, through slack-sdk or firebase-admin, to the local server
+the integration tests use (tests/integration/chat_providers.py: Slack's
+chat.postMessage; FCM v1 with its OAuth token endpoint), with the worker's CPU per
+message; their figures go in a section of their own.
+
 Usage (DATABASE_URL and TEST_REDIS_URL as for the tests; the database is migrated and
 the bench's rows are removed afterwards):
     python bench/dispatch.py [--deliveries 10000] [--runs 3]
+    python bench/dispatch.py --channel slack --deliveries 2000 --runs 1
 """
 
 import argparse
@@ -36,6 +43,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 
+from apps.accounts.models import Device, Profile  # noqa: E402
 from apps.common.channels import Channel  # noqa: E402
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus  # noqa: E402
 from apps.events.event_types import event_type_ensure  # noqa: E402
@@ -44,6 +52,7 @@ from apps.notifications.models import UserNotification  # noqa: E402
 from apps.notifications.publish import event_publish  # noqa: E402
 from apps.subscriptions.models import Subscription  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
+from tests.integration.chat_providers import FcmApi, SlackApi  # noqa: E402
 from tests.sinks import free_port  # noqa: E402
 from tests.worker import Worker  # noqa: E402
 
@@ -80,8 +89,9 @@ def start_sink(port: int) -> subprocess.Popen:
     return process
 
 
-def ensure_audience(size: int) -> EventType:
-    """`size` people subscribed to the bench event type by email, created in bulk."""
+def ensure_audience(size: int, channel: str = Channel.EMAIL) -> EventType:
+    """`size` people subscribed to the bench event type on `channel`, created in bulk,
+    with a Slack id and an FCM device each (what the slack and mobile_push channels need)."""
     event_type = event_type_ensure(key=EVENT_TYPE, name="Benchmark dispatch")
     User = get_user_model()
     existing = User.objects.filter(username__startswith="bench-").count()
@@ -96,10 +106,24 @@ def ensure_audience(size: int) -> EventType:
         )
     users = User.objects.filter(username__startswith="bench-").order_by("pk").values_list("pk", flat=True)[:size]
     Subscription.objects.bulk_create(
-        [Subscription(user_id=pk, event_type=event_type, channel=Channel.EMAIL) for pk in users],
+        [Subscription(user_id=pk, event_type=event_type, channel=channel) for pk in users],
         batch_size=5000,
         ignore_conflicts=True,
     )
+    if channel == Channel.SLACK:
+        Profile.objects.bulk_create(
+            [Profile(user_id=pk, slack_id=f"U{pk:09d}") for pk in users],
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["slack_id"],
+        )
+    if channel == Channel.MOBILE_PUSH:
+        Device.objects.bulk_create(
+            [Device(user_id=pk, token=f"bench-fcm-token-{pk:09d}-" + "x" * 140) for pk in users],
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
     return event_type
 
 
@@ -179,8 +203,106 @@ def measure(mode: str, env: dict, event_type, size: int, runs: int, sink_port: i
     return {"mode": mode, "seconds": seconds, "rate": size / median(seconds), "rss": rss, "cpu_ms": cpu_ms}
 
 
+def measure_http_channel(channel: str, event_type, size: int, runs: int, tmp: Path) -> dict:
+    """One channel's deliveries through its SDK to the local server speaking its API."""
+    server = (SlackApi() if channel == Channel.SLACK else FcmApi()).start()
+    if channel == Channel.SLACK:
+        env = {"SLACK_BOT_TOKEN": SlackApi.TOKEN, "SLACK_API_BASE_URL": f"{server.url}/api/"}
+    else:
+        env = {"FCM_SERVICE_ACCOUNT_FILE": server.key_file(tmp / "fcm-key.json"), "FCM_API_BASE_URL": server.url}
+    worker = Worker(
+        f"bench-{channel}",
+        queues=f"fanout,{channel}",
+        concurrency=WORKER_PROCESSES,
+        env={"LOG_LEVEL": "WARNING", **env},
+    ).start()
+    try:
+        seconds = []
+        cpu_start = worker_cpu_seconds(worker)
+        for run in range(runs):
+            elapsed = one_run(event_type, size, f"{channel} #{run + 1}")
+            cleanup(event_type)
+            seconds.append(elapsed)
+            print(f"  {channel} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} messages/s", flush=True)
+        cpu_ms = (worker_cpu_seconds(worker) - cpu_start) * 1000 / (runs * size)
+        rss = worker_peak_rss(worker)
+    finally:
+        worker.stop()
+        server.stop()
+    requests = len(server.calls)
+    return {
+        "mode": channel,
+        "seconds": seconds,
+        "rate": size / median(seconds),
+        "rss": rss,
+        "cpu_ms": cpu_ms,
+        "requests": requests,
+    }
+
+
+def main_http_channels(args) -> None:
+    import tempfile
+
+    results = []
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for channel in args.channel:
+            event_type = ensure_audience(args.deliveries, channel)
+            cleanup(event_type)
+            print(f"{channel}:", flush=True)
+            try:
+                results.append(measure_http_channel(channel, event_type, args.deliveries, args.runs, Path(tmp)))
+            finally:
+                cleanup(event_type)
+                Subscription.objects.filter(event_type=event_type, channel=channel).delete()
+    names = {Channel.SLACK: "Slack (slack-sdk → chat.postMessage)", Channel.MOBILE_PUSH: "FCM v1 (firebase-admin)"}
+    rows = [
+        "| channel | median s | messages/s | runs (s) | requests | worker CPU ms/message | worker peak RSS |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for result in results:
+        runs = ", ".join(f"{s:.2f}" for s in result["seconds"])
+        rows.append(
+            f"| {names[result['mode']]} | {median(result['seconds']):.2f} | {result['rate']:,.0f} | {runs} | "
+            f"{result['requests']:,} | {result['cpu_ms']:.2f} | {result['rss']:.0f} MB |"
+        )
+    body = "\n".join(
+        [
+            f"{args.deliveries:,} deliveries of one event per channel, from publish to the last delivery `sent`, "
+            f"through one Celery worker ({WORKER_PROCESSES} prefork processes, queues `fanout,<channel>`) into "
+            "the local servers of the integration tests (Python `ThreadingHTTPServer`s in the bench process, "
+            "speaking Slack's Web API and FCM v1 with its OAuth token endpoint). One HTTP request per "
+            "message: Slack's batches of 50 go one request after the other (its rate limits are per "
+            "workspace, and a 429 defers the rest of the batch); FCM's go "
+            "OUTBOUND_HTTP_CONCURRENCY (8) at a time, one per device. Median of "
+            f"{args.runs} run(s).",
+            "",
+            *rows,
+            "",
+            f"Load average (1 min) at start {load_before:.1f}, at end {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} cores, shared with other work: the CPU per message is the steadier figure. "
+            "Real providers answer in tens of milliseconds rather than the local server's one or two, so "
+            "a Slack worker process is bound by Slack's latency and its rate limit (about one message per "
+            "second per channel), and FCM's by its round trips, eight in flight per process. "
+            "The FCM requests include the OAuth token grants: each worker process fetches its token on "
+            "first use, and the threads of its first batch may each ask before the first one has it.",
+        ]
+    )
+    print(body)
+    if not args.no_report:
+        figures = [(f"{names[r['mode']]} messages/s", f"{r['rate']:,.0f}") for r in results]
+        write_section("dispatch-slack-fcm", body, "python bench/dispatch.py --channel slack mobile_push", figures)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--channel",
+        nargs="+",
+        choices=[Channel.EMAIL, Channel.SLACK, Channel.MOBILE_PUSH],
+        default=[Channel.EMAIL],
+        help="email (the SMTP modes), or slack and/or mobile_push",
+    )
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=4, help="SMTP connections per batch in the main mode")
@@ -188,6 +310,9 @@ def main():
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    if args.channel != [Channel.EMAIL]:
+        main_http_channels(args)
+        return
     event_type = ensure_audience(args.deliveries)
     with connection.cursor() as cursor:
         for model in (get_user_model(), Subscription):

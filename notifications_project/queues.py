@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from apps.common.priorities import NORMAL, PRIORITIES, URGENT, priority_queues
 
-CHANNELS = ("in_app", "email", "sms", "push", "webhook", "log")
+CHANNELS = ("in_app", "email", "sms", "push", "webhook", "log", "slack", "chat", "mobile_push")
 FANOUT = "fanout"
 # Work of these kinds has a queue per priority: `<kind>.<priority>`, normal keeps the plain name.
 PRIORITISED_KINDS = (FANOUT, *CHANNELS)

@@ -1,15 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .models import Profile, PushSubscription, WebhookEndpoint
+from .models import Device, Profile, PushSubscription, WebhookEndpoint
 from .services import webhook_endpoint_rotate_secret, webhook_secret_generate
 from .validators import validate_outbound_url
 
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "phone", "timezone", "locale")
-    search_fields = ("user__username", "user__email", "phone")
+    list_display = ("user", "phone", "slack_id", "timezone", "locale")
+    search_fields = ("user__username", "user__email", "phone", "slack_id")
     raw_id_fields = ("user",)
 
 
@@ -21,6 +21,19 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
     # Browsers make subscriptions (through the API); here they can be looked at and removed.
     # Their keys are secrets (encrypted at rest) and are not shown.
     fields = readonly_fields = ("user", "endpoint", "user_agent", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "platform", "name", "created_at", "updated_at")
+    list_filter = ("platform",)
+    search_fields = ("user__username", "name")
+    raw_id_fields = ("user",)
+    # Apps register devices (through the API); here they can be looked at and removed.
+    fields = readonly_fields = ("user", "platform", "name", "created_at", "updated_at")
 
     def has_add_permission(self, request):
         return False

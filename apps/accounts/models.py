@@ -3,6 +3,8 @@ from django.db import models
 
 from apps.common.fields import EncryptedTextField
 
+from .validators import validate_slack_id
+
 
 class Profile(models.Model):
     """What the service needs to reach a person, beside the auth user's email."""
@@ -11,6 +13,11 @@ class Profile(models.Model):
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +14155550100")
     timezone = models.CharField(max_length=64, default="UTC")
     locale = models.CharField(max_length=16, default="en")
+    # Where the `slack` channel posts: the person's member id (a direct message from the
+    # service's bot) or a channel id.
+    slack_id = models.CharField(
+        max_length=32, blank=True, default="", validators=[validate_slack_id], help_text="U0123ABCD or C0123ABCD"
+    )
 
     def __str__(self):
         return f"profile of {self.user}"
@@ -74,3 +81,29 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return f"{self.url} ({'user ' + str(self.user_id) if self.user_id else 'service'})"
+
+
+class DevicePlatform(models.TextChoices):
+    ANDROID = "android", "Android"
+    IOS = "ios", "iOS"
+    WEB = "web", "Web (FCM JS SDK)"
+
+
+class Device(models.Model):
+    """One app install's Firebase Cloud Messaging registration token: the `mobile_push`
+    channel sends to each of the person's devices. FCM reports a token it no longer
+    knows (app uninstalled, token rotated) and the device is then removed."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")
+    # FCM registration tokens are about 160 characters; 4096 leaves room for any format change.
+    token = models.CharField(max_length=4096)
+    platform = models.CharField(max_length=10, choices=DevicePlatform.choices, default=DevicePlatform.ANDROID)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "token"], name="uniq_device_user_token")]
+
+    def __str__(self):
+        return f"{self.platform} device #{self.pk} of {self.user_id}"

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import PushSubscription, WebhookEndpoint
+from .models import Device, PushSubscription, WebhookEndpoint
 
 User = get_user_model()
 
@@ -41,6 +41,15 @@ def push_subscription_list(*, user):
 def push_subscription_get(*, user, subscription_id: int) -> PushSubscription:
     """The person's own subscription; anyone else's is DoesNotExist (a 404)."""
     return push_subscription_list(user=user).get(pk=subscription_id)
+
+
+def device_list(*, user):
+    return Device.objects.filter(user=user).order_by("id")
+
+
+def device_get(*, user, device_id: int) -> Device:
+    """The person's own device; anyone else's is DoesNotExist (a 404)."""
+    return device_list(user=user).get(pk=device_id)
 
 
 def webhook_endpoint_list(*, user):

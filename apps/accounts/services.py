@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Profile, PushSubscription, WebhookEndpoint
+from .models import Device, Profile, PushSubscription, WebhookEndpoint
 
 User = get_user_model()
 
@@ -22,6 +22,7 @@ def user_create(
     phone: str = "",
     timezone: str = "UTC",
     locale: str = "en",
+    slack_id: str = "",
 ):
     user = User(username=username, email=email)
     if password:
@@ -29,7 +30,9 @@ def user_create(
     else:
         user.set_unusable_password()
     user.save()
-    Profile.objects.update_or_create(user=user, defaults={"phone": phone, "timezone": timezone, "locale": locale})
+    Profile.objects.update_or_create(
+        user=user, defaults={"phone": phone, "timezone": timezone, "locale": locale, "slack_id": slack_id}
+    )
     return user
 
 
@@ -39,7 +42,7 @@ def profile_ensure(*, user) -> Profile:
 
 
 _USER_FIELDS = {"email", "first_name", "last_name"}
-_PROFILE_FIELDS = {"phone", "timezone", "locale"}
+_PROFILE_FIELDS = {"phone", "timezone", "locale", "slack_id"}
 
 
 @transaction.atomic
@@ -69,6 +72,7 @@ def user_update(*, user, data: dict):
 # Bounds on what one person can register: each is a request per delivery.
 MAX_PUSH_SUBSCRIPTIONS_PER_USER = 20
 MAX_WEBHOOK_ENDPOINTS_PER_USER = 10
+MAX_DEVICES_PER_USER = 20
 
 
 def push_subscription_register(
@@ -99,6 +103,31 @@ def push_subscription_delete(*, subscription: PushSubscription) -> None:
 def push_subscriptions_expire(*, subscription_ids: list[int]) -> int:
     """Drop subscriptions the push service called gone (404/410)."""
     deleted, _ = PushSubscription.objects.filter(pk__in=subscription_ids).delete()
+    return deleted
+
+
+def device_register(*, user, token: str, platform: str, name: str = "") -> tuple[Device, bool]:
+    """Save an app install's FCM token; registering the same token again updates its
+    platform and name. Returns (device, created)."""
+    with transaction.atomic():
+        existing = Device.objects.select_for_update().filter(user=user, token=token).first()
+        if existing:
+            existing.platform, existing.name = platform, name
+            existing.save(update_fields=["platform", "name", "updated_at"])
+            return existing, False
+        if Device.objects.filter(user=user).count() >= MAX_DEVICES_PER_USER:
+            raise ValidationError(f"At most {MAX_DEVICES_PER_USER} devices per person; remove an old one first.")
+        device = Device.objects.create(user=user, token=token, platform=platform, name=name)
+    return device, True
+
+
+def device_delete(*, device: Device) -> None:
+    device.delete()
+
+
+def devices_expire(*, device_ids: list[int]) -> int:
+    """Drop devices whose token FCM no longer knows (app removed, token rotated)."""
+    deleted, _ = Device.objects.filter(pk__in=device_ids).delete()
     return deleted
 
 

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from . import push_api, webhook_api
+from . import devices_api, push_api, webhook_api
 
 urlpatterns = [
+    path("devices/", devices_api.DeviceListApi.as_view(), name="devices"),
+    path("devices/<int:device_id>/", devices_api.DeviceDetailApi.as_view(), name="device-detail"),
     path("push/vapid-public-key/", push_api.VapidPublicKeyApi.as_view(), name="push-vapid-public-key"),
     path("push-subscriptions/", push_api.PushSubscriptionListApi.as_view(), name="push-subscriptions"),
     path(

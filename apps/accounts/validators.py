@@ -8,12 +8,19 @@ from django.core.exceptions import ValidationError
 from apps.common.net import HostNotFound, UnsafeURL, url_destination
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# A Slack member (U…, W… on Enterprise Grid) or channel (C…) id.
+SLACK_ID = re.compile(r"^[UWC][A-Z0-9]{6,}$")
 LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
 
 
 def validate_e164(value: str) -> None:
     if value and not E164.match(value):
         raise ValidationError("Enter a phone number in E.164 form, e.g. +14155550100.")
+
+
+def validate_slack_id(value: str) -> None:
+    if value and not SLACK_ID.match(value):
+        raise ValidationError("Enter a Slack member id (U…/W…) or channel id (C…), e.g. U0123ABCD.")
 
 
 def validate_timezone(value: str) -> None:

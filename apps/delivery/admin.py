@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
+from .chat_urls import apprise_url_masked, apprise_url_validate
+from .models import ChatDestination, Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
 from .services import deliveries_cancel_by_operator, deliveries_requeue
 from .tasks import requeues_enqueue
 
@@ -101,3 +103,41 @@ class SuppressionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ChatDestinationForm(forms.ModelForm):
+    """The Apprise URL is written, never shown again: it carries the destination's
+    credentials. Left empty on a change, the stored one stays."""
+
+    apprise_url = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="An Apprise URL, e.g. msteams://…, discord://…, tgram://…, ntfys://host/topic",
+    )
+
+    class Meta:
+        model = ChatDestination
+        fields = ("name", "apprise_url", "event_types", "is_active")
+
+    def clean_apprise_url(self):
+        url = self.cleaned_data["apprise_url"].strip()
+        if not url and self.instance.pk:
+            return self.instance.apprise_url
+        if not url:
+            raise forms.ValidationError("Give the destination's Apprise URL.")
+        apprise_url_validate(url)
+        return url
+
+
+@admin.register(ChatDestination)
+class ChatDestinationAdmin(admin.ModelAdmin):
+    form = ChatDestinationForm
+    list_display = ("name", "service", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    filter_horizontal = ("event_types",)
+
+    @admin.display(description="Apprise URL (credentials masked)")
+    def service(self, obj):
+        return apprise_url_masked(obj.apprise_url)

@@ -1,6 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.common.channels import Channel
+from apps.common.fields import EncryptedTextField
+
+from .chat_urls import apprise_url_validate
 
 
 class DeliveryStatus(models.TextChoices):
@@ -133,3 +137,27 @@ class Suppression(models.Model):
 
     def __str__(self):
         return f"{self.address} ({self.channel}: {self.reason})"
+
+
+class ChatDestination(models.Model):
+    """An operator's chat or ops destination (a Teams or Discord channel, a Telegram
+    chat, an ntfy topic, ...) as an Apprise URL: the `chat` channel posts every event of
+    the listed types there. Managed in the admin only: the URL carries credentials and
+    may name any host, so people and services never supply one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # e.g. msteams://…, discord://…, tgram://…, ntfys://…; encrypted at rest (credentials).
+    apprise_url = EncryptedTextField(help_text="An Apprise URL, e.g. ntfys://ntfy.example.com/ops")
+    event_types = models.ManyToManyField("events.EventType", blank=True, related_name="chat_destinations")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            apprise_url_validate(self.apprise_url)
+        except ValidationError as exc:
+            raise ValidationError({"apprise_url": exc.messages}) from exc

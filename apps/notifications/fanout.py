@@ -25,6 +25,7 @@ from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
 from apps.subscriptions.policy import Recipients, delivery_policy, policy_history_sql
 
+from .destinations import destinations_fan_out
 from .models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from .rendering import inbox_content, inbox_content_by_locale
 from .signals import fan_out_chunk_committed
@@ -135,6 +136,8 @@ class Audience:
     params: dict = field(default_factory=dict)
     # A direct send's address recipients (no user): written with the first chunk.
     addresses: bool = False
+    # Operators' chat destinations of the event type (destinations.py): with the first chunk.
+    destinations: bool = False
 
 
 # An event's subscribers (the publish path).
@@ -143,6 +146,7 @@ SUBSCRIBERS = Audience(
     INSERT_NOTIFICATIONS_SQL,
     INSERT_DELIVERIES_SQL,
     Recipients(from_sql=f"{SUBSCRIPTIONS} s", where_sql=f"{MATCH} {UPTO}"),
+    destinations=True,
 )
 
 
@@ -261,6 +265,10 @@ def _fan_out_chunk(
                 deliveries = None if deliveries is None or added_deliveries is None else deliveries + added_deliveries
                 for channel, count in added_muted.items():
                     muted[channel] = muted.get(channel, 0) + count
+            if audience.destinations and event.fanout_cursor == 0:
+                added, added_deliveries = destinations_fan_out(cursor, params)
+                inserted += added
+                deliveries = None if deliveries is None else deliveries + added_deliveries
         _localise_chunk(params, variants)
         finished = params["upto"] is None
         Event.objects.filter(pk=event.pk).update(

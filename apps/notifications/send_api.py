@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.channels import Channel
+from apps.common.channels import PERSON_CHANNEL_CHOICES, Channel
 from apps.common.event_data import EventDataField
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
@@ -114,7 +114,7 @@ class SendInput(serializers.Serializer):
         "addresses refuse the request (400) and are named. " + PREFERENCES_NOTE,
     )
     channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=Channel.choices),
+        child=serializers.ChoiceField(choices=PERSON_CHANNEL_CHOICES),
         required=False,
         min_length=1,
         max_length=len(Channel.choices),

@@ -3,7 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.channels import Channel
+from apps.common.channels import PERSON_CHANNEL_CHOICES
 from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 from apps.events.selectors import event_type_list
@@ -38,7 +38,7 @@ class SubscriptionListApi(APIView):
 
     class Input(serializers.Serializer):
         event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
-        channel = serializers.ChoiceField(choices=Channel.choices)
+        channel = serializers.ChoiceField(choices=PERSON_CHANNEL_CHOICES)
         enabled = serializers.BooleanField(required=False, default=True)
         subject = SubjectField(required=False, allow_null=True)
 

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.common.channels import Channel
+from apps.common.channels import PERSON_CHANNEL_CHOICES
 from apps.events.models import EventType
 
 from .models import Subscription, SubscriptionOptOut, SubscriptionOrigin
@@ -57,7 +57,9 @@ def defaults_lock(*, event_type_ids, shared: bool) -> None:
 
 
 def valid_channels(channels) -> list[str]:
-    return [c for c in dict.fromkeys(channels or []) if c in Channel.values]
+    """The channels a person can be subscribed on (never the operators' `chat`)."""
+    people = {value for value, _ in PERSON_CHANNEL_CHOICES}
+    return [c for c in dict.fromkeys(channels or []) if c in people]
 
 
 def subscriptions_defaults_for_user(*, user) -> int:

@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.channels import Channel
+from apps.common.channels import PERSON_CHANNEL_CHOICES
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.priorities import PRIORITY_CHOICES
@@ -44,7 +44,7 @@ class EventTypeListApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False, default=False)
         default_channels = serializers.ListField(
-            child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list, max_length=10
+            child=serializers.ChoiceField(choices=PERSON_CHANNEL_CHOICES), required=False, default=list, max_length=10
         )
         # Omitted: critical for a critical type, else normal.
         default_priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Profile
 from apps.accounts.validators import validate_timezone
-from apps.common.channels import EXTERNAL_CHANNELS, Channel
+from apps.common.channels import EXTERNAL_CHANNELS, PERSON_CHANNEL_CHOICES, Channel
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import IsPerson, service_scope
 from apps.common.schema import api_schema
@@ -32,7 +32,7 @@ class QuietHoursField(serializers.Serializer):
 
 class ChannelChoice(serializers.Serializer):
     event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
-    channel = serializers.ChoiceField(choices=Channel.choices)
+    channel = serializers.ChoiceField(choices=PERSON_CHANNEL_CHOICES)
     enabled = serializers.BooleanField()
 
 

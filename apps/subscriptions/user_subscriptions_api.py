@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.channels import Channel
+from apps.common.channels import PERSON_CHANNEL_CHOICES, Channel
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.schema import api_schema, results_of
@@ -25,7 +25,7 @@ class UserSubscriptionListApi(APIView):
 
     class Input(serializers.Serializer):
         event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
-        channel = serializers.ChoiceField(choices=Channel.choices)
+        channel = serializers.ChoiceField(choices=PERSON_CHANNEL_CHOICES)
         enabled = serializers.BooleanField(required=False, default=True)
         subject = SubjectField(required=False, allow_null=True)
 

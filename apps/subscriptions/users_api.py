@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_list
 from apps.accounts.services import user_create, user_update
-from apps.accounts.validators import validate_e164, validate_locale, validate_timezone
+from apps.accounts.validators import validate_e164, validate_locale, validate_slack_id, validate_timezone
 from apps.common.models import ApiKeyScope
 from apps.common.permissions import service_scope
 from apps.common.schema import api_schema, results_of
@@ -26,6 +26,7 @@ class UserOutput(serializers.Serializer):
     phone = serializers.CharField(source="profile.phone")
     timezone = serializers.CharField(source="profile.timezone")
     locale = serializers.CharField(source="profile.locale")
+    slack_id = serializers.CharField(source="profile.slack_id")
     date_joined = serializers.DateTimeField()
 
 
@@ -33,6 +34,8 @@ class _ProfileFields(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True, max_length=20, validators=[validate_e164])
     timezone = serializers.CharField(required=False, max_length=64, validators=[validate_timezone])
     locale = serializers.CharField(required=False, max_length=16, validators=[validate_locale])
+    # Where the `slack` channel posts for this person: a member id or a channel id.
+    slack_id = serializers.CharField(required=False, allow_blank=True, max_length=32, validators=[validate_slack_id])
 
 
 class UserCreateApi(APIView):

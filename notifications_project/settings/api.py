@@ -48,6 +48,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "apps.common.channels.Channel",
+        # The channels people are subscribed and sent on (all but the operators' `chat`).
+        "PersonChannelEnum": "apps.common.channels.PERSON_CHANNEL_CHOICES",
         # One schema name for the priority choices (sends and event types).
         "PriorityEnum": "apps.common.priorities.PRIORITY_CHOICES",
     },

@@ -77,3 +77,17 @@ PROVIDER_RATE_LIMIT_BURST_SECONDS = env.float("PROVIDER_RATE_LIMIT_BURST_SECONDS
 # probe through after the cool-down.
 CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", default=5)
 CIRCUIT_COOLDOWN_SECONDS = env.float("CIRCUIT_COOLDOWN_SECONDS", default=30.0)
+
+# --- Slack, chat destinations, mobile push ---------------------------------
+# The `slack` channel's bot token (xoxb-…, scope chat:write) and Web API base URL.
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
+SLACK_API_BASE_URL = env("SLACK_API_BASE_URL", default="https://slack.com/api/")
+# Firebase Cloud Messaging HTTP v1 (the `mobile_push` channel): the service account's JSON
+# key file; its token_uri is where the OAuth token comes from.
+FCM_SERVICE_ACCOUNT_FILE = env("FCM_SERVICE_ACCOUNT_FILE", default="")
+# The FCM API's base URL (tests point it at a local server).
+FCM_API_BASE_URL = env("FCM_API_BASE_URL", default="https://fcm.googleapis.com")
+# How long FCM keeps a message for a device that is offline.
+FCM_TTL_SECONDS = env.int("FCM_TTL_SECONDS", default=24 * 3600)
+# Seconds one Apprise notification to an operator's chat destination may take.
+CHAT_TIMEOUT_SECONDS = env.float("CHAT_TIMEOUT_SECONDS", default=10.0)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from apps.accounts.models import PushSubscription, WebhookEndpoint
+from apps.accounts.models import Device, PushSubscription, WebhookEndpoint
 from apps.delivery.models import Delivery
 from apps.events.models import Event
 from apps.notifications.models import DirectSend, UserNotification
@@ -33,6 +33,7 @@ PERSON_MATRIX = {
     "api/v1/push-subscriptions/<int:subscription_id>/": [("get", None), ("delete", None)],
     "api/v1/webhook-endpoints/<int:endpoint_id>/": [("get", None), ("delete", None)],
     "api/v1/webhook-endpoints/<int:endpoint_id>/rotate/": ("post", None),
+    "api/v1/devices/<int:device_id>/": [("get", None), ("delete", None)],
 }
 # The web inbox's form actions (session sign-in, not the API): checked on their own below.
 WEB_ACTION = "inbox/<int:notification_id>/<slug:action>/"
@@ -89,11 +90,13 @@ def owned(event_types, make_user):
     scenario = Scenario.objects.create(owner=ann, name="Ann's")
     push = PushSubscription.objects.create(user=ann, endpoint="https://push.example.com/x", p256dh="k", auth="a")
     endpoint = WebhookEndpoint.objects.create(user=ann, url="https://hooks.example.com/in", secret="whsec_c2VjcmV0")
+    device = Device.objects.create(user=ann, token="fcm-token-" + "a" * 150)
     ids = {
         "notification_id": item.pk,
         "subscription_id": subscription.pk,
         "scenario_id": scenario.pk,
         "endpoint_id": endpoint.pk,
+        "device_id": device.pk,
     }
     # The subscriptions routes and the push-subscriptions route share the parameter name.
     ids["push_subscription_id"] = push.pk
@@ -103,7 +106,16 @@ def owned(event_types, make_user):
 def snapshot():
     return [
         list(model.objects.order_by("pk").values())
-        for model in (UserNotification, Subscription, Scenario, DirectSend, Delivery, PushSubscription, WebhookEndpoint)
+        for model in (
+            UserNotification,
+            Subscription,
+            Scenario,
+            DirectSend,
+            Delivery,
+            PushSubscription,
+            WebhookEndpoint,
+            Device,
+        )
     ]
 
 

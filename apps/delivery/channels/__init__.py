@@ -1,2 +1,2 @@
 # Importing a channel module registers it.
-from . import email, log, push, sms, webhook  # noqa: F401
+from . import chat, email, log, mobile_push, push, slack, sms, webhook  # noqa: F401
