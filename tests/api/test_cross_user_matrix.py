@@ -52,6 +52,10 @@ SHARED = {
     "api/v1/templates/<int:template_id>/",
     "admin/templating/notificationtemplate/<int:template_id>/preview/",
     "admin/templating/notificationtemplate/<int:template_id>/restore/<int:version_id>/",
+    # Staff pages, permission-checked per operator group (tests/security/test_dashboard_access.py).
+    "admin/dashboard/deliverydashboard/cancel/<int:delivery_id>/",
+    "admin/dashboard/deliverydashboard/requeue/<int:delivery_id>/",
+    "admin/dashboard/deliverydashboard/story/<int:notification_id>/",
 }
 
 
