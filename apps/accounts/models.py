@@ -15,8 +15,14 @@ class Profile(models.Model):
     locale = models.CharField(max_length=16, default="en")
     # Where the `slack` channel posts: the person's member id (a direct message from the
     # service's bot) or a channel id.
+    # db_default too: set-based loads (benchmarks, bulk SQL) leave the column out.
     slack_id = models.CharField(
-        max_length=32, blank=True, default="", validators=[validate_slack_id], help_text="U0123ABCD or C0123ABCD"
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_slack_id],
+        help_text="U0123ABCD or C0123ABCD",
     )
 
     def __str__(self):
