@@ -80,7 +80,7 @@ QUEUE = "sms"
 
 
 def queued() -> list:
-    """(channel, delivery ids) of each dispatch message waiting in the sms queue."""
+    """(channel, delivery ids, priority) of each dispatch message waiting in the sms queue."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     return [json.loads(base64.b64decode(json.loads(raw)["body"]))[0] for raw in client.lrange(QUEUE, 0, -1)]
 
@@ -190,7 +190,7 @@ def test_the_operator_requeues_through_http(live_server, person, dead):
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == (DeliveryStatus.PENDING, 0)
     # Kombu pushes new messages at the head of the list.
-    assert queued() == [["sms", [dead.pk]], *before]
+    assert queued() == [["sms", [dead.pk], "normal"], *before]  # (channel, ids, priority)
 
 
 def test_unknown_ids_answer_404_or_nothing_not_500(live_server, person, dead):
