@@ -88,12 +88,18 @@ def _send_batch(sender, messages: list[Message], report: Report) -> list[SendRes
 
 
 def _send_through(channel_key: str, provider, messages: list[Message], report: Report) -> list[SendResult]:
+    def report_named(*answers: SendResult) -> None:
+        # Recorded now, so named now: the history says which provider took it.
+        for answer in answers:
+            answer.detail.setdefault("provider", provider.name)
+        report(*answers)
+
     results = []
     for start in range(0, len(messages), provider.batch_size):
         part = messages[start : start + provider.batch_size]
         try:
             with observe_provider_call(channel_key, provider.name):
-                results.extend(_send_batch(provider, part, report))
+                results.extend(_send_batch(provider, part, report_named))
         except BATCH_STOPS:
             raise
         except Exception as exc:  # noqa: BLE001 - a provider failure is classified, not raised
