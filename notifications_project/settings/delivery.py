@@ -17,3 +17,6 @@ DELIVERY_STALE_PENDING_SECONDS = env.int(
     "DELIVERY_STALE_PENDING_SECONDS", default=DELIVERY_RETRY_BACKOFF_MAX_SECONDS + 300
 )
 DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60)
+# What a crash may cost: a sender waits for its acceptances to be recorded once it has
+# this many unrecorded, so a killed process resends at most this many per connection.
+DELIVERY_ACCEPTANCE_WINDOW = env.int("DELIVERY_ACCEPTANCE_WINDOW", default=8)
