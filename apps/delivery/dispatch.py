@@ -12,7 +12,8 @@ circuit breaker is not open, within its shared rate limit. Deliveries no provide
 take now are deferred: back to pending, the attempt given back, re-enqueued later.
 
 Each acceptance is recorded while the batch is still being sent (acceptance.py): a
-worker killed mid-batch resends at most one message per open connection. The task's
+worker killed mid-batch resends at most DELIVERY_ACCEPTANCE_WINDOW messages per open
+connection. The task's
 soft time limit ends the batch, not the deliveries: what was accepted stays sent, the
 messages not answered go back to pending with their attempt given back.
 """

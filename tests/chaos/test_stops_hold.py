@@ -91,8 +91,14 @@ def test_a_cancelled_send_is_not_sent_after_redis_lost_the_cancel(
     assert set(_deliveries(send).values_list("attempts", flat=True)) == {0}
 
 
-# One connection per batch, so the messages go in order: five accepted, then the stall.
-STALL_ENV = {"EMAIL_SMTP_PARALLEL_CONNECTIONS": "1", "DELIVERY_RETRY_BACKOFF_SECONDS": "1"}
+# One connection per batch, so the messages go in order: five accepted, then the stall;
+# each acceptance recorded before the next send (a window of 1), so the five are in the
+# database when the limits strike.
+STALL_ENV = {
+    "EMAIL_SMTP_PARALLEL_CONNECTIONS": "1",
+    "DELIVERY_ACCEPTANCE_WINDOW": "1",
+    "DELIVERY_RETRY_BACKOFF_SECONDS": "1",
+}
 BEFORE, AFTER = [f"early{i}" for i in range(5)], [f"late{i}" for i in range(5)]
 
 

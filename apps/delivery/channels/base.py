@@ -6,11 +6,12 @@ answers one SendResult per message, never raising for a single message's failure
 
 What a crash may cost is set here: `send_batch(messages, report)` calls
 `report(result, ...)` with each answer as soon as the provider gave it, and before it
-sends the next message over the same connection. `report` is thread-safe and returns
-once the acceptances it was given are recorded (see apps/delivery/acceptance.py), so
-a process killed mid-batch has at most one accepted, unrecorded message per open
-connection. It raises BatchStopped when the batch must end (its task's soft time
-limit): the sender stops sending and lets it (and SoftTimeLimitExceeded) through.
+sends the next message over the same connection. `report` is thread-safe (one sending
+thread per connection) and blocks once that connection has DELIVERY_ACCEPTANCE_WINDOW
+acceptances unrecorded, until they are recorded (see apps/delivery/acceptance.py), so a
+process killed mid-batch resends at most that many per open connection. It raises
+BatchStopped when the batch must end (its task's soft time limit): the sender stops
+sending and lets it (and SoftTimeLimitExceeded) through.
 """
 
 from collections.abc import Callable
