@@ -82,7 +82,7 @@ def sink(request):
 
 
 @pytest.mark.timeout(480)
-def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types, sink, settings):
+def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types, sink, settings, capsys):
     for name, value in BEAT_SETTINGS.items():
         setattr(settings, name, value)
     executed = event_types["scenario.executed"]
@@ -158,11 +158,13 @@ def test_sigkill_main_and_child_during_fan_out_and_dispatch(broker, event_types,
     )
     connections = CONCURRENCY * (SMTP_CONNECTIONS if sink.channel == "email" else 1)
     bound = len(kills) * connections * WINDOW
-    print(
+    figures = (
         f"{sink.channel}: {sum(counts.values())} messages for {len(counts)} recipients; "
         f"{duplicates} duplicates after {len(kills)} kills ({duplicates / len(kills):.1f} per kill), "
         f"bound {len(kills)} kills x {connections} open connections per worker x window {WINDOW} = {bound}; "
         f"{len(explained)} deliveries recovered from a dead worker"
     )
+    with capsys.disabled():  # shown in every `make chaos`, not only with -s
+        print(f"\n{figures}; seed {seed}")
     assert duplicated <= explained, f"duplicates without a worker lost while sending: {sorted(duplicated - explained)}"
     assert duplicates <= bound, f"{duplicates} duplicates after {len(kills)} kills: more than the bound {bound}"
