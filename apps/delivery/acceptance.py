@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 
 from django.conf import settings
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from .channels.base import BatchStopped, SendResult
@@ -62,7 +62,9 @@ class AcceptanceRecorder:
     context manager in the dispatching thread."""
 
     def __init__(self, connection=None, window: int | None = None):
-        self.connection = connection or default_connection
+        # The dispatching thread's own wrapper, not the `connection` proxy, which would
+        # open a connection per sending thread.
+        self.connection = connection or connections[DEFAULT_DB_ALIAS]
         self.window = max(1, window or settings.DELIVERY_ACCEPTANCE_WINDOW)
         # Acceptances reported and not yet recorded, per sending thread (connection).
         self._unrecorded: Counter = Counter()
