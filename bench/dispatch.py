@@ -5,6 +5,7 @@ The sink is Postfix's smtp-sink (C, does not cap like aiosmtpd does); when it is
 installed the script fetches the postfix package into /tmp and runs it from there.
 Modes, each measured in the same invocation so their ratios hold:
   - SMTP connections reused per batch, the batch spread over N parallel connections;
+  - the same with each acceptance recorded before the next send (DELIVERY_ACCEPTANCE_WINDOW=1);
   - one connection per batch (no threads);
   - one SMTP connection per message (what connection reuse saves).
 
@@ -307,6 +308,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=4, help="SMTP connections per batch in the main mode")
     parser.add_argument("--no-report", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--modes", default="", help="comma-separated positions of the modes to run (default: all)")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -325,12 +327,18 @@ def main():
             f"reused connections, {args.parallel} per batch in threads",
             {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel)},
         ),
+        (
+            f"reused connections, {args.parallel} per batch, each acceptance recorded before the next send",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel), "DELIVERY_ACCEPTANCE_WINDOW": "1"},
+        ),
         ("reused connection, 1 per batch", {"EMAIL_SMTP_PARALLEL_CONNECTIONS": "1"}),
         (
             f"one connection per message, {args.parallel} threads per batch",
             {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel), "EMAIL_SMTP_REUSE_CONNECTION": "false"},
         ),
     ]
+    if args.modes:
+        modes = [modes[int(i)] for i in args.modes.split(",")]
     results = []
     load_before = os.getloadavg()[0]
     try:

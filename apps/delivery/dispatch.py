@@ -10,23 +10,35 @@ the task (tasks.py) puts what comes next back on the queue.
 Channels with providers (email, sms) go through the first provider whose shared
 circuit breaker is not open, within its shared rate limit. Deliveries no provider may
 take now are deferred: back to pending, the attempt given back, re-enqueued later.
+
+Each acceptance is recorded while the batch is still being sent (acceptance.py): a
+worker killed mid-batch resends at most DELIVERY_ACCEPTANCE_WINDOW messages per open
+connection. The task's
+soft time limit ends the batch, not the deliveries: what was accepted stays sent, the
+messages not answered go back to pending with their attempt given back.
 """
 
+import inspect
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
 
+from .acceptance import AcceptanceRecorder
 from .callbacks import CALLBACK_CHANNELS, early_provider_events_apply
-from .channels.base import Message, Outcome, SendResult
+from .channels.base import BATCH_STOPS, Message, Outcome, Report, SendResult
 from .channels.registry import get_channel
 from .metrics import observe_provider_call
-from .models import Delivery
+from .models import Delivery, DeliveryEvent
 from .resilience.circuit import provider_circuit
 from .resilience.ratelimit import provider_take
 from .retry import max_attempts, retry_countdown
 from .selectors import delivery_list_for_send
 from .services import deliveries_claim, deliveries_record_results
+from .signals import delivery_history_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +75,34 @@ def _failed_batch(sender, messages: list[Message], exc: Exception, provider: str
     return [SendResult(m.delivery_id, outcome, error=error, detail=dict(detail)) for m in messages]
 
 
-def _send_through(channel_key: str, provider, messages: list[Message]) -> list[SendResult]:
+@cache
+def _takes_report(send_batch_type) -> bool:
+    return "report" in inspect.signature(send_batch_type).parameters
+
+
+def _send_batch(sender, messages: list[Message], report: Report) -> list[SendResult]:
+    """sender.send_batch with the report; a channel that does not take one yet is
+    recorded after its batch (a crash then resends the batch)."""
+    if _takes_report(type(sender).send_batch):
+        return sender.send_batch(messages, report=report)
+    return sender.send_batch(messages)
+
+
+def _send_through(channel_key: str, provider, messages: list[Message], report: Report) -> list[SendResult]:
+    def report_named(*answers: SendResult) -> None:
+        # Recorded now, so named now: the history says which provider took it.
+        for answer in answers:
+            answer.detail.setdefault("provider", provider.name)
+        report(*answers)
+
     results = []
     for start in range(0, len(messages), provider.batch_size):
         part = messages[start : start + provider.batch_size]
         try:
             with observe_provider_call(channel_key, provider.name):
-                results.extend(provider.send_batch(part))
+                results.extend(_send_batch(provider, part, report_named))
+        except BATCH_STOPS:
+            raise
         except Exception as exc:  # noqa: BLE001 - a provider failure is classified, not raised
             results.extend(_failed_batch(provider, part, exc, provider.name))
     for result in results:
@@ -91,7 +124,7 @@ def _deferred(messages: list[Message], reason: str, wait: float, **detail) -> li
     ]
 
 
-def _send_with_providers(channel, messages: list[Message]) -> list[SendResult]:
+def _send_with_providers(channel, messages: list[Message], report: Report) -> list[SendResult]:
     """Through the first provider whose circuit allows a call, within its rate limit."""
     shortest_wait = None
     for provider in channel.providers():
@@ -104,7 +137,7 @@ def _send_with_providers(channel, messages: list[Message]) -> list[SendResult]:
         now, later = messages[: grant.granted], messages[grant.granted :]
         results = _deferred(later, "rate_limited", grant.retry_after, provider=provider.name)
         if now:
-            sent = _send_through(channel.key, provider, now)
+            sent = _send_through(channel.key, provider, now, report)
             if _provider_answered(sent):
                 circuit.record_success()
             else:
@@ -115,7 +148,7 @@ def _send_with_providers(channel, messages: list[Message]) -> list[SendResult]:
     return _deferred(messages, "circuit_open", shortest_wait or settings.CIRCUIT_COOLDOWN_SECONDS)
 
 
-def _send(channel, deliveries) -> list[SendResult]:
+def _send(channel, deliveries, report: Report) -> list[SendResult]:
     """Render and send; a message that cannot be rendered fails permanently."""
     messages, results = [], []
     for delivery in deliveries:
@@ -133,13 +166,40 @@ def _send(channel, deliveries) -> list[SendResult]:
     if not messages:
         return results
     if hasattr(channel, "providers"):
-        results.extend(_send_with_providers(channel, messages))
+        results.extend(_send_with_providers(channel, messages, report))
         return results
     try:
-        results.extend(channel.send_batch(messages))
+        results.extend(_send_batch(channel, messages, report))
+    except BATCH_STOPS:
+        raise
     except Exception as exc:  # noqa: BLE001 - the whole batch failed
         results.extend(_failed_batch(channel, messages, exc))
     return results
+
+
+def _send_recording(channel, deliveries, claimed: list[int]) -> tuple[list[SendResult], AcceptanceRecorder]:
+    """Send with each acceptance recorded as it comes; returns every answer and the
+    recorder (what it already wrote). On the soft time limit, the deliveries without
+    an answer are deferred: pending again, their attempt given back."""
+    with AcceptanceRecorder() as recorder:
+        try:
+            results = _send(channel, deliveries, recorder)
+        except SoftTimeLimitExceeded:
+            recorder.close()
+            answered = {r.delivery_id for r in recorder.results}
+            logger.warning(
+                "%s: soft time limit hit; %d answered, %d left pending",
+                channel.key,
+                len(answered),
+                len(set(claimed) - answered),
+            )
+            wait = settings.DELIVERY_RETRY_BACKOFF_SECONDS
+            results = list(recorder.results) + [
+                SendResult(pk, Outcome.DEFERRED, detail={"reason": "time_limit"}, retry_after=wait)
+                for pk in claimed
+                if pk not in answered
+            ]
+    return results, recorder
 
 
 def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> DispatchPlan:
@@ -152,8 +212,14 @@ def deliveries_dispatch(*, channel_key: str, delivery_ids: list[int]) -> Dispatc
     deliveries = delivery_list_for_send(delivery_ids=claimed)
     if hasattr(channel, "narrow_queryset"):
         deliveries = channel.narrow_queryset(deliveries)
-    results = _send(channel, list(deliveries))
-    plan.steps = deliveries_record_results(results=results, max_attempts=max_attempts(channel_key))
+    results, recorded = _send_recording(channel, list(deliveries), claimed)
+    plan.steps = deliveries_record_results(
+        results=[r for r in results if r.delivery_id not in recorded.recorded], max_attempts=max_attempts(channel_key)
+    )
+    plan.steps["sent"] = sorted(recorded.recorded) + plan.steps["sent"]
+    if recorded.history:
+        history = recorded.history
+        transaction.on_commit(lambda: delivery_history_recorded.send(sender=DeliveryEvent, events=history))
     if channel_key in CALLBACK_CHANNELS:
         early_provider_events_apply(delivery_ids=plan.steps["sent"])
     retried, deferred = set(plan.steps["retry"]), set(plan.steps["deferred"])

@@ -117,29 +117,41 @@ def deliveries_cancel_by_operator(*, delivery_ids, by: str = "operator") -> int:
     return len(cancelled)
 
 
+# The state of the direct send a delivery belongs to, if any (a publish has none): read
+# through the relations, so this stage needs no import from the one above it.
+SEND_STATUS = "notification__event__direct_send__status"
+SEND_CANCELLED = "cancelled"
+
+
 def deliveries_claim(*, delivery_ids: list[int]) -> list[int]:
     """Move the due, pending deliveries among delivery_ids to `sending` and count the
     attempt. Only claimed ids may be sent: a delivery already claimed, sent or held is
-    skipped, so a re-run of any dispatch is harmless."""
+    skipped, so a re-run of any dispatch is harmless. A delivery of a cancelled send is
+    cancelled here instead, whether or not the cancel's own task ran: a stop holds even
+    when Redis lost that task and the sweeper re-enqueued the delivery."""
     now = timezone.now()
     with transaction.atomic():
         # Only the ids go in the WHERE, so the plan is always the primary key: with a
         # status condition, stale statistics after a large fan-out can make the planner
         # scan the status index through every pending delivery for each batch.
         rows = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=delivery_ids)
-            .values_list("pk", "status", "not_before")
+            .values_list("pk", "status", "not_before", SEND_STATUS)
         )
-        claimed = [
-            pk
-            for pk, status, not_before in rows
+        due = [
+            (pk, send_status)
+            for pk, status, not_before, send_status in rows
             if status == DeliveryStatus.PENDING and (not_before is None or not_before <= now)
         ]
+        claimed = [pk for pk, send_status in due if send_status != SEND_CANCELLED]
+        stopped = [pk for pk, send_status in due if send_status == SEND_CANCELLED]
         if claimed:
             Delivery.objects.filter(pk__in=claimed).update(
                 status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
             )
+        if stopped:
+            deliveries_cancel(delivery_ids=stopped, detail={"reason": "send cancelled", "by": "claim"})
     return claimed
 
 

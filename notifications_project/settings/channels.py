@@ -24,6 +24,9 @@ EMAIL_SMTP_PARALLEL_CONNECTIONS = env.int("EMAIL_SMTP_PARALLEL_CONNECTIONS", def
 # False opens one SMTP connection per message (only to measure what reuse saves).
 EMAIL_SMTP_REUSE_CONNECTION = env.bool("EMAIL_SMTP_REUSE_CONNECTION", default=True)
 EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
+# The domain of each email's Message-ID, <delivery-{id}@domain>: stable across resends so
+# receivers can de-duplicate; one per installation. Empty: DEFAULT_FROM_EMAIL's domain.
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="")
 SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")

@@ -25,7 +25,7 @@ def delivery_with_link(user, event_type, channel, link):
 def test_push_webhook_and_email_carry_only_allowed_links(make_user, event_types, link, shown):
     created = event_types["scenario.created"]
     pushed = delivery_with_link(make_user(), created, "push", link)
-    assert json.loads(push._payload(pushed.notification, "t", "b"))["url"] == shown
+    assert json.loads(push._payload(pushed, "t", "b"))["url"] == shown
     hooked = delivery_with_link(make_user(), created, "webhook", link)
     assert json.loads(webhook._payload(hooked, "t", "b"))["data"]["url"] == shown
     mailed = delivery_with_link(make_user(), created, "email", link)

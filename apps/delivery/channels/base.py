@@ -3,14 +3,45 @@
 Rendering is separate from sending: `render` turns a delivery into a Message (no I/O
 to providers), `send_batch` talks to the provider for many messages at once and
 answers one SendResult per message, never raising for a single message's failure.
+
+What a crash may cost is set here: `send_batch(messages, report)` calls
+`report(result, ...)` with each answer as soon as the provider gave it, and before it
+sends the next message over the same connection. `report` is thread-safe (one sending
+thread per connection) and blocks once that connection has DELIVERY_ACCEPTANCE_WINDOW
+acceptances unrecorded, until they are recorded (see apps/delivery/acceptance.py), so a
+process killed mid-batch resends at most that many per open connection. It raises
+BatchStopped when the batch must end (its task's soft time limit): the sender stops
+sending and lets it (and SoftTimeLimitExceeded) through.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from ..outcomes import Outcome
 
-__all__ = ["DeliveryChannel", "Message", "Outcome", "Provider", "SendResult"]
+__all__ = [
+    "BATCH_STOPS",
+    "BatchStopped",
+    "DeliveryChannel",
+    "Message",
+    "Outcome",
+    "Provider",
+    "Report",
+    "SendResult",
+    "no_report",
+]
+
+
+class BatchStopped(Exception):
+    """The batch is over (its task hit the soft time limit): send nothing more."""
+
+
+# What a sender's broad `except Exception` must let through: not a provider failure,
+# the end of the batch.
+BATCH_STOPS = (BatchStopped, SoftTimeLimitExceeded)
 
 
 @dataclass
@@ -39,6 +70,14 @@ class SendResult:
     retry_after: float | None = None
 
 
+# report(*results): records the given answers before returning (see the module doc).
+Report = Callable[..., None]
+
+
+def no_report(*results: "SendResult") -> None:
+    """The report of a send_batch called outside dispatch (a test, a shell)."""
+
+
 class Provider(Protocol):
     """One way out for a channel (SMTP, SendGrid, Twilio). Its name keys the shared
     rate limit and circuit breaker."""
@@ -46,7 +85,7 @@ class Provider(Protocol):
     name: str
     batch_size: int
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]: ...
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]: ...
 
     def classify(self, exc: Exception) -> Outcome: ...
 
@@ -60,8 +99,10 @@ class DeliveryChannel(Protocol):
         """The message for a delivery, or None when the person has no address on this
         channel (the delivery then fails permanently)."""
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        """Send; one result per message, in any order."""
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        """Send; one result per message, in any order, each also given to `report` as
+        soon as the provider answered it and before the next message goes over the
+        same connection."""
 
     def classify(self, exc: Exception) -> Outcome:
         """Whether an exception raised by the provider is worth a retry."""

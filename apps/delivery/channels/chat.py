@@ -19,7 +19,7 @@ from apps.common.links import link_or_empty
 from ..chat_urls import apprise_plugin
 from ..models import ChatDestination
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .registry import register
 
 DESTINATION_PREFIX = "chat:"
@@ -66,10 +66,16 @@ class ChatChannel:
             extra={"apprise_url": destination.apprise_url, "destination_id": destination.pk},
         )
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         # One after the other: LogCapture listens to Apprise's one logger, so two
-        # notifications in flight at once would mix their lines.
-        return [self._notify(message) for message in messages]
+        # notifications in flight at once would mix their lines. Each answer is
+        # reported before the next is sent.
+        results = []
+        for message in messages:
+            result = self._notify(message)
+            report(result)
+            results.append(result)
+        return results
 
     def _notify(self, message: Message) -> SendResult:
         plugin = apprise_plugin(message.extra["apprise_url"])

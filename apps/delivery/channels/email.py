@@ -11,6 +11,7 @@ rejected) is permanent, 4xx and lost connections are transient.
 """
 
 import smtplib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.module_loading import import_string
 
 from ..rendering import stored_template_render
-from .base import Message, Outcome, SendResult
+from .base import BATCH_STOPS, Message, Outcome, Report, SendResult, no_report
 from .email_content import ContentCache, email_address, email_message, stored_content
 from .email_mime import WireEmail, django_email, wire_emails
 from .registry import register
@@ -54,6 +55,14 @@ def _smtp_detail(exc: Exception) -> dict:
     return detail
 
 
+def _abort(backend) -> None:
+    """Drop the connection without QUIT: a server stalled in the middle of a message
+    would not answer it either."""
+    if backend.connection is not None:
+        backend.connection.close()
+        backend.connection = None
+
+
 class SmtpProvider:
     name = "smtp"
     batch_size = 1000
@@ -61,43 +70,56 @@ class SmtpProvider:
     def classify(self, exc: Exception) -> Outcome:
         return classify_smtp(exc)
 
-    def _send_share(self, emails: list[WireEmail]) -> list[SendResult]:
+    def _send_share(self, emails: list[WireEmail], report: Report, stop: threading.Event) -> list[SendResult]:
         """Send over one connection (Django's SMTP backend), reopened only after it is
-        lost, or one per message when reuse is off."""
+        lost, or one per message when reuse is off. Each answer is reported (recorded)
+        before the next message goes out."""
         backend = get_connection(fail_silently=False)
         reuse = settings.EMAIL_SMTP_REUSE_CONNECTION
         results, connect_failures = [], 0
+
+        def answer(result: SendResult) -> None:
+            results.append(result)
+            report(result)
+
         try:
             for index, email in enumerate(emails):
+                if stop.is_set():
+                    break  # the batch is over; the rest is left to dispatch
                 if connect_failures >= MAX_CONNECT_FAILURES:
                     error = "SMTP server unreachable"
-                    results.extend(
-                        SendResult(e.message.delivery_id, Outcome.TRANSIENT, error=error) for e in emails[index:]
-                    )
+                    rest = [SendResult(e.message.delivery_id, Outcome.TRANSIENT, error=error) for e in emails[index:]]
+                    results.extend(rest)
+                    report(*rest)
                     break
                 try:
                     backend.open()
+                except BATCH_STOPS:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - refused, timed out, TLS or login failed
                     # Whatever the server answered while connecting concerns the
                     # connection, not this recipient: transient.
-                    results.append(self._failed(email.message, exc, Outcome.TRANSIENT))
                     connect_failures += 1
                     backend.close()
+                    answer(self._failed(email.message, exc, Outcome.TRANSIENT))
                     continue
                 try:
                     backend.connection.sendmail(email.from_address, [email.to_address], email.data)
                     if not reuse:
                         backend.close()
+                except BATCH_STOPS:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - classified per recipient
-                    results.append(self._failed(email.message, exc))
                     if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
                         connect_failures += 1
                         backend.close()
+                    answer(self._failed(email.message, exc))
                 else:
                     connect_failures = 0
-                    results.append(
-                        SendResult(email.message.delivery_id, Outcome.SENT, email.message_id, detail={"smtp": 250})
-                    )
+                    answer(SendResult(email.message.delivery_id, Outcome.SENT, email.message_id, detail={"smtp": 250}))
+        except BATCH_STOPS:
+            _abort(backend)
+            raise
         finally:
             backend.close()
         return results
@@ -110,7 +132,7 @@ class SmtpProvider:
             detail=_smtp_detail(exc),
         )
 
-    def _send_other_backend(self, messages: list[Message]) -> list[SendResult]:
+    def _send_other_backend(self, messages: list[Message], report: Report) -> list[SendResult]:
         """A non-SMTP Django backend (console, file, memory): handed whole messages."""
         backend = get_connection(fail_silently=False)
         results = []
@@ -119,22 +141,37 @@ class SmtpProvider:
                 email, message_id = django_email(message)
                 try:
                     backend.send_messages([email])
+                except BATCH_STOPS:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - classified per message
-                    results.append(self._failed(message, exc))
+                    result = self._failed(message, exc)
                 else:
-                    results.append(SendResult(message.delivery_id, Outcome.SENT, message_id))
+                    result = SendResult(message.delivery_id, Outcome.SENT, message_id)
+                results.append(result)
+                report(result)
         return results
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         if not issubclass(import_string(settings.EMAIL_BACKEND), SmtpBackend):
-            return self._send_other_backend(messages)
+            return self._send_other_backend(messages, report)
         emails = wire_emails(messages)
         shares = max(1, min(settings.EMAIL_SMTP_PARALLEL_CONNECTIONS, len(emails) // 20))
+        stop = threading.Event()
         if shares == 1:
-            return self._send_share(emails)
-        with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="smtp") as pool:
-            parts = pool.map(self._send_share, [emails[i::shares] for i in range(shares)])
+            return self._send_share(emails, report, stop)
+        pool = ThreadPoolExecutor(max_workers=shares, thread_name_prefix="smtp")
+        try:
+            shares_of = [emails[i::shares] for i in range(shares)]
+            parts = pool.map(lambda share: self._send_share(share, report, stop), shares_of)
             return [result for part in parts for result in part]
+        except BaseException:
+            # The batch ends now (the soft time limit): no share starts another
+            # message, and one stalled in a send is not waited for.
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
 
 # What rendering an email reads (email_content.py and its template context).
@@ -201,8 +238,8 @@ class EmailChannel:
             return [*sendgrid, smtp] if sendgrid else [smtp]
         return [smtp, *sendgrid]
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        return self.providers()[0].send_batch(messages)
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        return self.providers()[0].send_batch(messages, report)
 
     def classify(self, exc: Exception) -> Outcome:
         return classify_smtp(exc)

@@ -8,7 +8,7 @@ a body the encoder wrapped through a placeholder) is built in full instead.
 """
 
 from dataclasses import dataclass
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -34,6 +34,15 @@ class WireEmail:
     message_id: str
 
 
+def delivery_message_id(delivery_id: int) -> str:
+    """The Message-ID of a delivery's email: the same on every resend (a retry, a
+    recovery after a crash), so a receiving server or client can drop the second copy.
+    EMAIL_MESSAGE_ID_DOMAIN (default: the From address's domain) keeps it unique to
+    this installation."""
+    domain = settings.EMAIL_MESSAGE_ID_DOMAIN or parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    return f"<delivery-{delivery_id}@{domain or DNS_NAME}>"
+
+
 def _build(subject: str, text: str, html: str, to: str, headers: dict) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers
@@ -45,7 +54,7 @@ def _build(subject: str, text: str, html: str, to: str, headers: dict) -> EmailM
 
 def django_email(message: Message) -> tuple[EmailMultiAlternatives, str]:
     """The message as Django's email object, and its Message-ID."""
-    message_id = make_msgid(domain=str(DNS_NAME))
+    message_id = delivery_message_id(message.delivery_id)
     headers = {**message.headers, "Message-ID": message_id}
     return _build(message.subject, message.text, message.html, message.to, headers), message_id
 
@@ -84,7 +93,7 @@ class MimeTemplate:
         )
 
     def fill(self, message: Message) -> WireEmail:
-        message_id = make_msgid(domain=str(DNS_NAME))
+        message_id = delivery_message_id(message.delivery_id)
         data = (
             self.data.replace(TO_PLACEHOLDER.encode(), message.to.encode())
             .replace(MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())

@@ -13,7 +13,7 @@ from django.conf import settings
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .email_content import UNSUBSCRIBE_PLACEHOLDER
 
 MAX_PERSONALIZATIONS = 1000
@@ -95,7 +95,10 @@ class SendGridProvider:
         detail = {"status_code": response.status_code, "x_message_id": message_id, "body": _body_text(response.body)}
         return [SendResult(m.delivery_id, Outcome.SENT, message_id, detail=dict(detail)) for m in messages]
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        """One request per content (up to 1000 personalizations), each request's
+        answers recorded before the next request: a crash resends one request at most,
+        and each of its messages carries its delivery id (custom_args) to dedupe on."""
         groups: dict[str, tuple[tuple, list[Message]]] = {}
         for message in messages:
             template = message.extra.get("template") or (message.subject, message.text, message.html)
@@ -104,5 +107,7 @@ class SendGridProvider:
         results = []
         for template, group in groups.values():
             for start in range(0, len(group), MAX_PERSONALIZATIONS):
-                results.extend(self._send_group(template, group[start : start + MAX_PERSONALIZATIONS]))
+                answers = self._send_group(template, group[start : start + MAX_PERSONALIZATIONS])
+                results.extend(answers)
+                report(*answers)
         return results

@@ -4,7 +4,7 @@ import json
 import logging
 
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .registry import register
 
 logger = logging.getLogger("notifications.delivery.log")
@@ -28,7 +28,8 @@ class LogChannel:
             extra={"event_type": notification.event.event_type.key, "event_id": notification.event_id},
         )
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        results = []
         for message in messages:
             line = {
                 "delivery_id": message.delivery_id,
@@ -41,7 +42,11 @@ class LogChannel:
                 **message.extra,
             }
             logger.info(json.dumps(line, default=str, sort_keys=True))
-        return [SendResult(m.delivery_id, Outcome.SENT, detail={"logged": True}) for m in messages]
+            # Recorded before the next line is written: a crash repeats one line at most.
+            result = SendResult(message.delivery_id, Outcome.SENT, detail={"logged": True})
+            results.append(result)
+            report(result)
+        return results
 
     def classify(self, exc: Exception) -> Outcome:
         return Outcome.TRANSIENT

@@ -27,7 +27,7 @@ from apps.common.links import link_or_empty
 from apps.common.priorities import URGENT
 
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .email_sendgrid import retry_after_seconds
 from .registry import register
 from .targets import TargetResult, delivered_targets, send_to_targets
@@ -161,9 +161,9 @@ class MobilePushChannel:
             },
         )
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         app = firebase_app(settings.FCM_SERVICE_ACCOUNT_FILE, settings.FCM_API_BASE_URL)
-        by_target, results = send_to_targets(messages, "devices", lambda m, d: self._send(app, m, d))
+        by_target, results = send_to_targets(messages, "devices", lambda m, d: self._send(app, m, d), report)
         # Database writes stay out of the sending threads.
         gone = [device["id"] for device, result in by_target if result.detail.get("gone")]
         if gone:

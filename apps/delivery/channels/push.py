@@ -22,7 +22,7 @@ from apps.common.links import link_or_empty
 from apps.common.net import GuardedClient, UnsafeURL
 
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .registry import register
 from .targets import (
     HttpTargetsChannel,
@@ -55,10 +55,18 @@ def vapid_signer(private_key: str) -> Vapid:
     return Vapid.from_string(private_key=private_key)
 
 
-def _payload(notification, title: str, body: str) -> bytes:
+def push_message_id(delivery_id: int) -> str:
+    """The payload's `id`: the delivery's, the same on every resend, so the service
+    worker can drop a second copy (the `tag` also replaces a shown notification)."""
+    return f"dlv_{delivery_id}"
+
+
+def _payload(delivery, title: str, body: str) -> bytes:
     """The JSON the service worker's `push` event reads; the data goes first when the
     whole would not fit, then the body is shortened."""
+    notification = delivery.notification
     content = {
+        "id": push_message_id(delivery.pk),
         "title": title,
         "body": body,
         "url": link_or_empty(notification.url),
@@ -100,7 +108,7 @@ class PushChannel(HttpTargetsChannel):
             text=body,
             url=link_or_empty(notification.url),
             extra={
-                "payload": _payload(notification, title, body),
+                "payload": _payload(delivery, title, body),
                 "urgency": "high" if notification.event.event_type.critical else "normal",
                 "subscriptions": [
                     {"key": key, "id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}}
@@ -111,12 +119,12 @@ class PushChannel(HttpTargetsChannel):
             },
         )
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         signer = vapid_signer(settings.VAPID_PRIVATE_KEY)
         client = GuardedClient()
         try:
             by_target, results = send_to_targets(
-                messages, "subscriptions", lambda m, s: self._push(client, signer, m, s)
+                messages, "subscriptions", lambda m, s: self._push(client, signer, m, s), report
             )
         finally:
             client.close()

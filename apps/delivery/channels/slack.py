@@ -18,7 +18,7 @@ from apps.accounts.validators import validate_slack_id
 from apps.common.links import link_or_empty
 
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .registry import register
 
 # Slack's errors that no retry can mend: the destination or the token is wrong.
@@ -131,14 +131,15 @@ class SlackProvider:
         detail = {"status_code": response.status_code, "ts": ts, "channel": str(response.get("channel", ""))}
         return SendResult(message.delivery_id, Outcome.SENT, ts, detail=detail)
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        """One request per message. A rate-limit answer defers the rest of the batch
-        untried with the same Retry-After (Slack's limit is per method and workspace, so
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        """One request per message, each answer reported before the next is sent. A
+        rate-limit answer defers the rest of the batch untried with the same Retry-After (Slack's limit is per method and workspace, so
         the next message would be refused too); a failing Slack (5xx, no answer) defers
         them as well, so an outage costs one request per batch."""
         results = []
         for index, message in enumerate(messages):
             result = self._send_one(message)
+            report(result)
             results.append(result)
             if result.outcome in (Outcome.DEFERRED, Outcome.TRANSIENT):
                 reason = "rate_limited" if result.outcome == Outcome.DEFERRED else "provider_failing"
@@ -183,8 +184,8 @@ class SlackChannel:
             self._provider = SlackProvider()
         return [self._provider]
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        return self.providers()[0].send_batch(messages)
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        return self.providers()[0].send_batch(messages, report)
 
     def classify(self, exc: Exception) -> Outcome:
         return self.providers()[0].classify(exc)

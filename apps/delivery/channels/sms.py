@@ -18,7 +18,7 @@ from apps.accounts.validators import validate_e164
 from apps.common.links import link_or_empty
 
 from ..rendering import stored_template_render
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .email_sendgrid import classify_http_status, retry_after_seconds
 from .registry import register
 
@@ -89,16 +89,18 @@ class TwilioProvider:
         detail = {"status_code": 201, "sid": sent.sid, "status": str(sent.status)}
         return SendResult(message.delivery_id, Outcome.SENT, sent.sid, detail=detail)
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        """One request per message. Once Twilio answers like a failing service (5xx,
-        429, no answer), the rest of the batch is deferred untried: an outage costs one
-        request (and one attempt) per batch rather than one per recipient, and the
-        circuit breaker counts the batch as one failure."""
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        """One request per message, each answer recorded before the next request.
+        Once Twilio answers like a failing service (5xx, 429, no answer), the rest of
+        the batch is deferred untried: an outage costs one request (and one attempt)
+        per batch rather than one per recipient, and the circuit breaker counts the
+        batch as one failure."""
         callback = status_callback_url()
         results = []
         for index, message in enumerate(messages):
             result = self._send_one(message, callback)
             results.append(result)
+            report(result)
             if result.outcome == Outcome.TRANSIENT:
                 detail = {"reason": "provider_failing", "provider": self.name}
                 results.extend(
@@ -148,8 +150,8 @@ class SmsChannel:
             self._provider = TwilioProvider()
         return [self._provider]
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
-        return self.providers()[0].send_batch(messages)
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
+        return self.providers()[0].send_batch(messages, report)
 
     def classify(self, exc: Exception) -> Outcome:
         return self.providers()[0].classify(exc)

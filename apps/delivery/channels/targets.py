@@ -5,6 +5,7 @@ A target that already took a delivery (recorded on an earlier DeliveryEvent) is 
 sent it again when the delivery is retried or requeued.
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from django.conf import settings
 from apps.common.net import UnsafeURL
 
 from ..models import DeliveryEvent
-from .base import Outcome, SendResult
+from .base import Outcome, Report, SendResult, no_report
 from .email_sendgrid import retry_after_seconds
 
 
@@ -92,25 +93,47 @@ def batch_time_budget() -> float:
     return settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
 
 
-def send_to_targets(messages: list, targets_key: str, send: Callable) -> tuple[list, list[SendResult]]:
+def send_to_targets(
+    messages: list, targets_key: str, send: Callable, report: Report = no_report
+) -> tuple[list, list[SendResult]]:
     """send(message, target) for each target in message.extra[targets_key] (dicts with a
     "key"), in parallel; targets not started within the batch's time budget are left for
-    the retry. Returns ([(target, TargetResult)], one folded SendResult per message)."""
+    the retry. Each message's folded result is reported as soon as its last target has
+    answered. Returns ([(target, TargetResult)], one folded SendResult per message)."""
     deadline = time.monotonic() + batch_time_budget()
+    by_delivery: dict[int, list[TargetResult]] = {m.delivery_id: [] for m in messages}
+    remaining = {m.delivery_id: len(m.extra[targets_key]) for m in messages}
+    folded: dict[int, SendResult] = {}
+    lock = threading.Lock()
+
+    def finish(message) -> None:
+        result = fold(message.delivery_id, by_delivery[message.delivery_id], message.extra["already_delivered"])
+        folded[message.delivery_id] = result
+        report(result)
 
     def attempt(job):
         message, target = job
         if time.monotonic() > deadline:
-            return TargetResult(target["key"], Outcome.TRANSIENT, error="not attempted: the batch ran out of time")
-        return send(message, target)
+            result = TargetResult(target["key"], Outcome.TRANSIENT, error="not attempted: the batch ran out of time")
+        else:
+            result = send(message, target)
+        with lock:
+            by_delivery[message.delivery_id].append(result)
+            remaining[message.delivery_id] -= 1
+            done = remaining[message.delivery_id] == 0
+        if done:
+            finish(message)
+        return result
 
+    for message in messages:
+        if not remaining[message.delivery_id]:
+            finish(message)
     jobs = [(message, target) for message in messages for target in message.extra[targets_key]]
     results = run_parallel(attempt, jobs)
-    by_delivery: dict[int, list[TargetResult]] = {m.delivery_id: [] for m in messages}
-    for (message, _), result in zip(jobs, results, strict=True):
-        by_delivery[message.delivery_id].append(result)
-    folded = [fold(m.delivery_id, by_delivery[m.delivery_id], m.extra["already_delivered"]) for m in messages]
-    return [(target, result) for (_, target), result in zip(jobs, results, strict=True)], folded
+    return (
+        [(target, result) for (_, target), result in zip(jobs, results, strict=True)],
+        [folded[m.delivery_id] for m in messages],
+    )
 
 
 def http_outcome(status: int) -> Outcome:

@@ -20,7 +20,7 @@ from apps.common.links import link_or_empty
 from apps.common.net import GuardedClient, UnsafeURL
 
 from ..rendering import delivery_title_body
-from .base import Message, Outcome, SendResult
+from .base import Message, Outcome, Report, SendResult, no_report
 from .registry import register
 from .targets import (
     HttpTargetsChannel,
@@ -96,10 +96,10 @@ class WebhookChannel(HttpTargetsChannel):
             },
         )
 
-    def send_batch(self, messages: list[Message]) -> list[SendResult]:
+    def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         client = GuardedClient()
         try:
-            _, results = send_to_targets(messages, "endpoints", lambda m, e: self._post(client, m, e))
+            _, results = send_to_targets(messages, "endpoints", lambda m, e: self._post(client, m, e), report)
         finally:
             client.close()
         return results
