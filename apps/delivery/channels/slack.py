@@ -133,9 +133,10 @@ class SlackProvider:
 
     def send_batch(self, messages: list[Message], report: Report = no_report) -> list[SendResult]:
         """One request per message, each answer reported before the next is sent. A
-        rate-limit answer defers the rest of the batch untried with the same Retry-After (Slack's limit is per method and workspace, so
-        the next message would be refused too); a failing Slack (5xx, no answer) defers
-        them as well, so an outage costs one request per batch."""
+        rate-limit answer defers the rest of the batch untried with the same Retry-After
+        (Slack's limit is per method and workspace, so the next message would be refused
+        too); a failing Slack (5xx, no answer) defers them as well, so an outage costs
+        one request per batch."""
         results = []
         for index, message in enumerate(messages):
             result = self._send_one(message)
