@@ -61,11 +61,15 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 
 def api_schema(*, responses, request=None, errors=(), idempotent=False, **kwargs):
-    """extend_schema with the error envelope for the given codes (plus 401, 403, 429).
+    """extend_schema with the error envelope for the given codes (plus 401, 403, 429,
+    503, and 413 where the operation takes a body).
     `responses` is a serializer (for the documented success code) or a {code: ...} dict."""
     if not isinstance(responses, dict):
         responses = {200: responses}
     responses = {**responses, **error_responses(*errors)}
+    if request is not None:
+        # Any body can be larger than MAX_REQUEST_BYTES (apps/common/middleware.py).
+        responses.update(error_responses(413))
     parameters = kwargs.pop("parameters", [])
     if idempotent:
         parameters = [*parameters, IDEMPOTENCY_PARAMETER]
