@@ -3,12 +3,9 @@ creates a scenario through the API; the item arrives without a reload (SSE over 
 pub/sub from a real worker), they mark it read and the bell's count drops."""
 
 import json
-import os
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from apps.notifications.models import UserNotification
@@ -18,43 +15,7 @@ from ..worker import ROOT, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = ROOT / ".pytest_cache" / "inbox-e2e.png"
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # are ordinary blocking calls between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Django keeps a connection per context and the browser's loop makes a new context:
-    # close the connections of both, or one stays open past the database teardown.
-    connections.close_all()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def create_scenario(base_url, author, name):

@@ -16,7 +16,6 @@ from apps.delivery.models import Delivery, DeliveryStatus
 from ..integration.providers import FINAL, provider_worker, wait_for_status
 from ..mailcatcher.process import CatcherProcess
 from ..worker import wait_until
-from .offline_browser import offline_page  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +46,7 @@ def create_scenario(base_url, author, name):
 
 
 def test_staff_read_the_email_the_service_sent(
-    offline_page,  # noqa: F811
+    offline_page,
     live_server,
     catcher,
     mail_worker,
