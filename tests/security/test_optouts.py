@@ -27,8 +27,8 @@ from apps.events.models import Event
 from apps.notifications.models import DirectSend, DirectSendRecipient, UserNotification
 from apps.subscriptions.models import Preference, Subscription
 
-from ..integration.providers import TWILIO_SID, TWILIO_TOKEN, provider_worker
-from ..sinks import ProviderSink, SmtpSink
+from ..integration.providers import TWILIO_SID, TWILIO_TOKEN, provider_worker, smtp_env
+from ..sinks import ProviderSink
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -38,13 +38,6 @@ SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
 SENDGRID_PUBLIC = base64.b64encode(
     SENDGRID_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 ).decode()
-
-
-@pytest.fixture(scope="module")
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +57,7 @@ def smtp_worker(smtp_sink, twilio_sink, live_server, django_db_setup, django_db_
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": twilio_sink.url,
-        "EMAIL_URL": smtp_sink.url,
-        "EMAIL_PROVIDER": "smtp",
-        "SENDGRID_API_KEY": "",
+        **smtp_env(smtp_sink),
         "DEFAULT_FROM_EMAIL": "alerts@notify.example.com",
         "PUBLIC_BASE_URL": live_server.url,
     }
