@@ -2,32 +2,18 @@
 creates a scenario through the API; the item arrives without a reload (SSE over Redis
 pub/sub from a real worker), they mark it read and the bell's count drops."""
 
-import json
-import urllib.request
-
 import pytest
 from rest_framework.authtoken.models import Token
 
 from apps.notifications.models import UserNotification
 
 from ..inbox.servers import UvicornThread
+from ..scenarios_http import scenario_post
 from ..worker import ROOT, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = ROOT / ".pytest_cache" / "inbox-e2e.png"
-
-
-def create_scenario(base_url, author, name):
-    token = Token.objects.create(user=author).key
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/scenarios/",
-        data=json.dumps({"name": name}).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
 
 
 @pytest.fixture
@@ -58,7 +44,7 @@ def test_notification_arrives_live_and_mark_read_drops_the_count(
     assert page.get_by_text("Nothing here yet.").is_visible()
     page.evaluate("window.sameDocument = true")  # gone if the page reloads
 
-    create_scenario(web_server.url, bob, "Checkout flow")
+    scenario_post(web_server.url, Token.objects.create(user=bob).key, "Checkout flow")
 
     item = page.locator("#items li").filter(has_text='Scenario "Checkout flow" created')
     item.wait_for()
