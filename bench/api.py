@@ -56,6 +56,7 @@ from apps.notifications.fanout import event_fan_out  # noqa: E402
 from apps.notifications.models import DirectSend  # noqa: E402
 from apps.notifications.publish import event_publish  # noqa: E402
 from bench.report import median, peak_rss_mb, write_section  # noqa: E402
+from bench.servers import server_start  # noqa: E402
 
 PY = sys.executable
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
@@ -144,7 +145,7 @@ def lua_fixture(data: dict, path: Path) -> None:
 
 def start_web() -> subprocess.Popen:
     # gunicorn.conf.py as deployed (JSON access log included), with the API pool's sizes.
-    web = subprocess.Popen(
+    return server_start(
         [
             PY,
             "-m",
@@ -161,22 +162,9 @@ def start_web() -> subprocess.Popen:
             "--keep-alive",
             "30",
         ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        answer_url=f"{HOST}/api/schema/",
+        name="gunicorn",
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            import urllib.request
-
-            urllib.request.urlopen(f"{HOST}/api/schema/", timeout=2)  # noqa: S310
-            return web
-        except OSError:
-            time.sleep(0.3)
-    web.kill()
-    raise RuntimeError("gunicorn did not answer")
 
 
 # Processes whose CPU time a run is charged with, by command line.

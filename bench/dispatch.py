@@ -180,6 +180,20 @@ def one_run(event_type: EventType, size: int, label: str) -> float:
     return span["last"].timestamp() - started
 
 
+def timed_runs(worker, event_type, size: int, runs: int, *, label: str, unit: str) -> tuple[list[float], float, float]:
+    """`runs` timed runs of `size` deliveries on a started worker: the seconds of each,
+    the worker's CPU milliseconds per delivery, and its peak RSS."""
+    seconds = []
+    cpu_start = worker_cpu_seconds(worker)
+    for run in range(runs):
+        elapsed = one_run(event_type, size, f"{label} #{run + 1}")
+        cleanup(event_type)
+        seconds.append(elapsed)
+        print(f"  {label} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} {unit}/s", flush=True)
+    cpu_ms = (worker_cpu_seconds(worker) - cpu_start) * 1000 / (runs * size)
+    return seconds, cpu_ms, worker_peak_rss(worker)
+
+
 def measure(mode: str, env: dict, event_type, size: int, runs: int, sink_port: int) -> dict:
     worker_env = {
         "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}",
@@ -190,15 +204,7 @@ def measure(mode: str, env: dict, event_type, size: int, runs: int, sink_port: i
     }
     worker = Worker("bench-dispatch", queues="fanout,email", concurrency=WORKER_PROCESSES, env=worker_env).start()
     try:
-        seconds = []
-        cpu_start = worker_cpu_seconds(worker)
-        for run in range(runs):
-            elapsed = one_run(event_type, size, f"{mode} #{run + 1}")
-            cleanup(event_type)
-            seconds.append(elapsed)
-            print(f"  {mode} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} emails/s", flush=True)
-        cpu_ms = (worker_cpu_seconds(worker) - cpu_start) * 1000 / (runs * size)
-        rss = worker_peak_rss(worker)
+        seconds, cpu_ms, rss = timed_runs(worker, event_type, size, runs, label=mode, unit="emails")
     finally:
         worker.stop()
     return {"mode": mode, "seconds": seconds, "rate": size / median(seconds), "rss": rss, "cpu_ms": cpu_ms}
@@ -218,15 +224,7 @@ def measure_http_channel(channel: str, event_type, size: int, runs: int, tmp: Pa
         env={"LOG_LEVEL": "WARNING", **env},
     ).start()
     try:
-        seconds = []
-        cpu_start = worker_cpu_seconds(worker)
-        for run in range(runs):
-            elapsed = one_run(event_type, size, f"{channel} #{run + 1}")
-            cleanup(event_type)
-            seconds.append(elapsed)
-            print(f"  {channel} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} messages/s", flush=True)
-        cpu_ms = (worker_cpu_seconds(worker) - cpu_start) * 1000 / (runs * size)
-        rss = worker_peak_rss(worker)
+        seconds, cpu_ms, rss = timed_runs(worker, event_type, size, runs, label=channel, unit="messages")
     finally:
         worker.stop()
         server.stop()

@@ -19,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.servers import server_start  # noqa: E402
+
 os.environ.setdefault("BENCH_SECONDS", "15")
 
 
@@ -99,7 +101,7 @@ def _django():
 
 
 def start_uvicorn(port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen(
+    return server_start(
         [
             sys.executable,
             "-m",
@@ -113,20 +115,9 @@ def start_uvicorn(port: int, workers: int) -> subprocess.Popen:
             "--lifespan",
             "off",
         ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        answer_url=f"http://127.0.0.1:{port}/health/",
+        name="uvicorn",
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=2)  # noqa: S310
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("uvicorn did not answer")
 
 
 class Holder:

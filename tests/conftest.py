@@ -13,6 +13,7 @@ from apps.events.event_types import event_type_ensure
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.subscriptions.models import Subscription
 
+from .sinks import SmtpSink
 from .worker import ALL_QUEUES, Worker
 
 # The email and sms queues (of every priority) belong to the provider tests' own
@@ -107,3 +108,12 @@ def api_key_client(db):
         return client
 
     return api_key_client
+
+
+@pytest.fixture(scope="module")
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1 for a module's tests (a module may define its own,
+    e.g. one that answers slowly)."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

@@ -1,7 +1,7 @@
 """A person's mobile devices: the Firebase Cloud Messaging registration tokens their app
 installs got from the FCM SDK, for the `mobile_push` channel."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,6 +10,7 @@ from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 
 from .models import DevicePlatform
+from .registration_api import registration_response, registration_responses
 from .selectors import device_get, device_list
 from .services import device_delete, device_register
 
@@ -38,17 +39,14 @@ class DeviceListApi(APIView):
 
     @api_schema(
         request=Input,
-        responses={
-            201: OpenApiResponse(DeviceOutput, description="Registered."),
-            200: OpenApiResponse(DeviceOutput, description="Already registered (platform and name updated)."),
-        },
+        responses=registration_responses(DeviceOutput, updated="platform and name updated"),
         errors=(400,),
     )
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         device, created = device_register(user=request.user, **data.validated_data)
-        return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return registration_response(DeviceOutput, device, created=created)
 
 
 class DeviceDetailApi(APIView):

@@ -1,7 +1,7 @@
 """A person's Web Push subscriptions, and the VAPID key their browser subscribes with."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from apps.common.permissions import IsPerson
 from apps.common.schema import api_schema, results_of
 
+from .registration_api import registration_response, registration_responses
 from .selectors import push_subscription_get, push_subscription_list
 from .services import push_subscription_delete, push_subscription_register
 from .validators import validate_outbound_url, validate_push_auth, validate_push_p256dh
@@ -66,10 +67,7 @@ class PushSubscriptionListApi(APIView):
 
     @api_schema(
         request=Input,
-        responses={
-            201: OpenApiResponse(PushSubscriptionOutput, description="Registered."),
-            200: OpenApiResponse(PushSubscriptionOutput, description="Already registered (keys updated)."),
-        },
+        responses=registration_responses(PushSubscriptionOutput, updated="keys updated"),
         errors=(400,),
     )
     def post(self, request):
@@ -83,9 +81,7 @@ class PushSubscriptionListApi(APIView):
             auth=payload["keys"]["auth"],
             user_agent=request.headers.get("User-Agent", "")[:300],
         )
-        return Response(
-            PushSubscriptionOutput(subscription).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return registration_response(PushSubscriptionOutput, subscription, created=created)
 
 
 class PushSubscriptionDetailApi(APIView):

@@ -16,7 +16,6 @@ from apps.events.models import Event
 from apps.notifications.models import UserNotification
 
 from ..worker import ROOT, wait_until
-from .test_inbox_browser import browser_page  # noqa: F401 (the launch args and the CI skip/fail rule)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +34,7 @@ def delivery_for(user, event, status, **fields):
 
 
 def test_operator_sees_the_chart_and_counts_and_requeues_a_dead_letter(
-    browser_page,  # noqa: F811
+    browser_page,
     live_server,
     celery_worker,
     django_user_model,

@@ -4,12 +4,10 @@ so the browser, with everything but the loopback blocked, never even tries elsew
 
 import pytest
 
-from .offline_browser import offline_page  # noqa: F401 (fixture)
-
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def test_swagger_ui_lists_the_operations_with_nothing_from_outside(offline_page, live_server):  # noqa: F811
+def test_swagger_ui_lists_the_operations_with_nothing_from_outside(offline_page, live_server):
     page = offline_page.page
     response = page.goto(f"{live_server.url}/api/docs/")
     assert response.status == 200
@@ -29,7 +27,7 @@ def test_swagger_ui_lists_the_operations_with_nothing_from_outside(offline_page,
     assert offline_page.csp_refusals == []  # the whole UI runs under the strict policy
 
 
-def test_redoc_lists_the_operations_with_nothing_from_outside(offline_page, live_server):  # noqa: F811
+def test_redoc_lists_the_operations_with_nothing_from_outside(offline_page, live_server):
     page = offline_page.page
     response = page.goto(f"{live_server.url}/api/redoc/")
     assert response.status == 200
@@ -49,7 +47,7 @@ def test_redoc_lists_the_operations_with_nothing_from_outside(offline_page, live
     assert all("cdn.redoc.ly/redoc/logo-mini.svg" in refusal for refusal in offline_page.csp_refusals)
 
 
-def test_the_blocking_counts_what_a_page_tries_elsewhere(offline_page, live_server):  # noqa: F811
+def test_the_blocking_counts_what_a_page_tries_elsewhere(offline_page, live_server):
     """The guard of the two tests above: a page that asks a CDN is caught."""
     page = offline_page.page
     page.goto(f"{live_server.url}/health/")

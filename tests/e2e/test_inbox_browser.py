@@ -2,71 +2,18 @@
 creates a scenario through the API; the item arrives without a reload (SSE over Redis
 pub/sub from a real worker), they mark it read and the bell's count drops."""
 
-import json
-import os
-import urllib.request
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from apps.notifications.models import UserNotification
 
 from ..inbox.servers import UvicornThread
+from ..scenarios_http import scenario_post
 from ..worker import ROOT, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = ROOT / ".pytest_cache" / "inbox-e2e.png"
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # are ordinary blocking calls between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Django keeps a connection per context and the browser's loop makes a new context:
-    # close the connections of both, or one stays open past the database teardown.
-    connections.close_all()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
-
-
-def create_scenario(base_url, author, name):
-    token = Token.objects.create(user=author).key
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/scenarios/",
-        data=json.dumps({"name": name}).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
 
 
 @pytest.fixture
@@ -97,7 +44,7 @@ def test_notification_arrives_live_and_mark_read_drops_the_count(
     assert page.get_by_text("Nothing here yet.").is_visible()
     page.evaluate("window.sameDocument = true")  # gone if the page reloads
 
-    create_scenario(web_server.url, bob, "Checkout flow")
+    scenario_post(web_server.url, Token.objects.create(user=bob).key, "Checkout flow")
 
     item = page.locator("#items li").filter(has_text='Scenario "Checkout flow" created')
     item.wait_for()

@@ -1,5 +1,5 @@
 """The inbox page's load more, item actions, snooze and grouped lines in headless
-Chromium against a live server (launch and skip rule as in test_inbox_browser.py).
+Chromium against a live server (launch and skip rule in tests/e2e/conftest.py).
 Each test saves a screenshot under .pytest_cache/screenshots/."""
 
 from datetime import timedelta
@@ -11,7 +11,6 @@ from apps.events.models import Event
 from apps.notifications.models import UserNotification
 
 from ..worker import ROOT, wait_until
-from .test_inbox_browser import browser_page  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +32,7 @@ def item_for(event_types):
 
 
 @pytest.fixture
-def signed_in_page(browser_page, live_server, settings, make_user):  # noqa: F811
+def signed_in_page(browser_page, live_server, settings, make_user):
     settings.INBOX_STREAM_KEEPALIVE_SECONDS = 1
     alice = make_user("alice")
 

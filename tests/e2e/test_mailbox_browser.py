@@ -4,9 +4,6 @@ the API, bob is subscribed by email), and a staff member signs in to the admin a
 reads it at /dev/mailbox/, the HTML part in its sandboxed frame, with nothing fetched
 from outside the machine."""
 
-import json
-import urllib.request
-
 import pytest
 from rest_framework.authtoken.models import Token
 
@@ -15,8 +12,8 @@ from apps.delivery.models import Delivery, DeliveryStatus
 
 from ..integration.providers import FINAL, provider_worker, wait_for_status
 from ..mailcatcher.process import CatcherProcess
+from ..scenarios_http import scenario_post
 from ..worker import wait_until
-from .offline_browser import offline_page  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -35,19 +32,8 @@ def mail_worker(catcher, django_db_blocker):
         yield worker
 
 
-def create_scenario(base_url, author, name):
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/scenarios/",
-        data=json.dumps({"name": name}).encode(),
-        headers={"Authorization": f"Token {Token.objects.create(user=author).key}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
-
-
 def test_staff_read_the_email_the_service_sent(
-    offline_page,  # noqa: F811
+    offline_page,
     live_server,
     catcher,
     mail_worker,
@@ -63,7 +49,7 @@ def test_staff_read_the_email_the_service_sent(
     root.save(update_fields=["is_staff"])
     subscribe(bob, event_types["scenario.created"], channel=Channel.EMAIL)
 
-    create_scenario(live_server.url, alice, "Checkout flow")
+    scenario_post(live_server.url, Token.objects.create(user=alice).key, "Checkout flow")
     delivery = wait_until(lambda: Delivery.objects.filter(notification__user=bob).first(), message="bob's delivery")
     assert wait_for_status(delivery.pk, FINAL).status == DeliveryStatus.SENT
     wait_until(lambda: list(catcher.directory.glob("*.eml")), message="the caught email")

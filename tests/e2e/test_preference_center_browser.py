@@ -18,12 +18,10 @@ the shown notification is read back with `registration.getNotifications()`."""
 
 import base64
 import json
-import os
 
 import http_ece
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.db import connections
 
 from apps.accounts.models import Profile, PushSubscription
 from apps.common.channels import Channel
@@ -37,7 +35,6 @@ from ..integration.providers import provider_worker
 from ..sinks import SmtpSink
 from ..web_push_browser import verify_vapid
 from ..worker import ROOT, wait_until
-from .test_inbox_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -47,25 +44,6 @@ PAGE = "/inbox/preferences/"
 
 def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see test_inbox_browser.py
-    connections.close_all()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def new_page(browser, **context_options):

@@ -16,17 +16,6 @@ def item_for(event_types):
     return item_for
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def signed_in(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def test_anonymous_is_sent_to_the_sign_in_page(client):
     response = client.get("/inbox/")
     assert response.status_code == 302

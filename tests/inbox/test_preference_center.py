@@ -18,17 +18,6 @@ URL = "/inbox/preferences/"
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def signed_in(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def reset_type(db):
     return event_type_ensure(key="account.password_reset", name="Password reset link", self_service=False)
 

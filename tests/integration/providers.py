@@ -23,6 +23,11 @@ def reset_resilience_state() -> None:
         client.delete(*keys)
 
 
+def smtp_env(sink) -> dict:
+    """A provider worker's environment for sending email over SMTP into `sink`."""
+    return {"EMAIL_URL": sink.url, "EMAIL_PROVIDER": "smtp", "SENDGRID_API_KEY": ""}
+
+
 @contextlib.contextmanager
 def provider_worker(name: str, env: dict):
     reset_resilience_state()

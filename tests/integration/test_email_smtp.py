@@ -10,26 +10,16 @@ from apps.delivery.models import Delivery, DeliveryStatus
 from apps.notifications.publish import event_publish
 from apps.subscriptions.models import Subscription
 
-from ..sinks import SmtpSink
 from ..worker import wait_until
-from .providers import FINAL, provider_worker, wait_for_status
+from .providers import FINAL, provider_worker, smtp_env, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
 def smtp_worker(smtp_sink, django_db_setup, django_db_blocker):
     env = {
-        "EMAIL_URL": smtp_sink.url,
-        "EMAIL_PROVIDER": "smtp",
-        "SENDGRID_API_KEY": "",
+        **smtp_env(smtp_sink),
         "DEFAULT_FROM_EMAIL": "alerts@notify.example.com",
         "PUBLIC_BASE_URL": "https://notify.example.com",
         "DELIVERY_RETRY_BACKOFF_SECONDS": "0.5",

@@ -3,14 +3,13 @@
 the confirmation form's POST restores. Against a live server with a signed-in staff
 browser (requests), and through Django's client with CSRF checks on."""
 
-import re
-
 import pytest
-import requests
 from django.test import Client
 
 from apps.templating.models import NotificationTemplate, TemplateVersion
 from apps.templating.services import template_create, template_update
+
+from .signing_in import admin_signed_in, form_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,24 +36,6 @@ def restore_path(template) -> str:
     return f"/admin/templating/notificationtemplate/{template.pk}/restore/{first.pk}/"
 
 
-def form_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-
-def signed_in(live_server, user) -> requests.Session:
-    browser = requests.Session()
-    login = live_server.url + "/admin/login/"
-    token = form_token(browser.get(login).text)
-    response = browser.post(
-        login,
-        data={"username": user.username, "password": "secret-pass-1", "csrfmiddlewaretoken": token, "next": "/admin/"},
-        headers={"Referer": login},
-        allow_redirects=False,
-    )
-    assert response.status_code == 302, response.text[:500]
-    return browser
-
-
 def versions(template) -> tuple:
     """(current version number, its subject), number of versions."""
     template.refresh_from_db()
@@ -62,7 +43,7 @@ def versions(template) -> tuple:
 
 
 def test_get_shows_a_confirmation_and_changes_nothing(live_server, template, staff):
-    browser = signed_in(live_server, staff)
+    browser = admin_signed_in(live_server, staff)
     before = versions(template)
     page = browser.get(live_server.url + restore_path(template), allow_redirects=False)
     assert page.status_code == 200
@@ -71,7 +52,7 @@ def test_get_shows_a_confirmation_and_changes_nothing(live_server, template, sta
 
 
 def test_post_without_the_token_is_refused(live_server, template, staff):
-    browser = signed_in(live_server, staff)
+    browser = admin_signed_in(live_server, staff)
     url = live_server.url + restore_path(template)
     # The session cookie goes along, as it would from a forging page; the token cannot.
     refused = browser.post(url, data={}, headers={"Referer": url}, allow_redirects=False)
@@ -82,7 +63,7 @@ def test_post_without_the_token_is_refused(live_server, template, staff):
 
 
 def test_post_with_the_token_from_another_origin_is_refused(live_server, template, staff):
-    browser = signed_in(live_server, staff)
+    browser = admin_signed_in(live_server, staff)
     url = live_server.url + restore_path(template)
     token = form_token(browser.get(url).text)
     response = browser.post(
@@ -93,7 +74,7 @@ def test_post_with_the_token_from_another_origin_is_refused(live_server, templat
 
 
 def test_the_confirmation_forms_post_restores(live_server, template, staff):
-    browser = signed_in(live_server, staff)
+    browser = admin_signed_in(live_server, staff)
     url = live_server.url + restore_path(template)
     token = form_token(browser.get(url).text)
     response = browser.post(url, data={"csrfmiddlewaretoken": token}, headers={"Referer": url}, allow_redirects=False)

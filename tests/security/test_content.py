@@ -25,8 +25,7 @@ from apps.notifications.models import DirectSend, UserNotification
 from apps.notifications.publish import event_publish
 from apps.templating.models import NotificationTemplate
 
-from ..integration.providers import FINAL, provider_worker, wait_for_status
-from ..sinks import SmtpSink
+from ..integration.providers import FINAL, provider_worker, smtp_env, wait_for_status
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -54,18 +53,9 @@ ATTRIBUTE_BREAK = 'https://example.com/"><svg/onload=alert(2)>'
 
 
 @pytest.fixture(scope="module")
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
 def smtp_worker(smtp_sink, django_db_setup, django_db_blocker):
     env = {
-        "EMAIL_URL": smtp_sink.url,
-        "EMAIL_PROVIDER": "smtp",
-        "SENDGRID_API_KEY": "",
+        **smtp_env(smtp_sink),
         "PUBLIC_BASE_URL": "https://notify.example.com",
         "TEMPLATE_RENDER_MAX_SECONDS": "0.5",
     }

@@ -5,7 +5,6 @@ refused, and the dead letter stays dead, gains no history and nothing is enqueue
 
 import base64
 import json
-import re
 
 import pytest
 import redis
@@ -18,6 +17,8 @@ from apps.dashboard.groups import staff_groups_ensure
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
+
+from .signing_in import admin_signed_in, form_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,22 +58,9 @@ def dead(make_user, event_types):
     )
 
 
-def form_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-
 def signed_in(live_server, user) -> tuple[requests.Session, str]:
     """A browser signed in through the admin's form, and a valid CSRF form token."""
-    browser = requests.Session()
-    login = live_server.url + "/admin/login/"
-    token = form_token(browser.get(login).text)
-    response = browser.post(
-        login,
-        data={"username": user.username, "password": "secret-pass-1", "csrfmiddlewaretoken": token, "next": "/admin/"},
-        headers={"Referer": login},
-        allow_redirects=False,
-    )
-    assert response.status_code == 302, response.text[:500]
+    browser = admin_signed_in(live_server, user)
     return browser, browser.cookies["csrftoken"]
 
 

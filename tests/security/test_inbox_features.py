@@ -14,6 +14,8 @@ from apps.common.services import api_key_create
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
 
+from .signing_in import form_token
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOSTILE_URLS = [
@@ -28,10 +30,6 @@ HOSTILE_URLS = [
     "/\\evil.example/phish",
     "https://",
 ]
-
-
-def form_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 def signed_in(live_server, user) -> requests.Session:

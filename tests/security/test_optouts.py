@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
@@ -27,24 +27,17 @@ from apps.events.models import Event
 from apps.notifications.models import DirectSend, DirectSendRecipient, UserNotification
 from apps.subscriptions.models import Preference, Subscription
 
-from ..integration.providers import TWILIO_SID, TWILIO_TOKEN, provider_worker
-from ..sinks import ProviderSink, SmtpSink
+from ..delivery.provider_callbacks import sendgrid_live_post
+from ..integration.providers import TWILIO_SID, TWILIO_TOKEN, provider_worker, smtp_env
+from ..sinks import ProviderSink
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-SENDGRID_PATH = "/api/v1/webhooks/sendgrid/events/"
 SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
 SENDGRID_PUBLIC = base64.b64encode(
     SENDGRID_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 ).decode()
-
-
-@pytest.fixture(scope="module")
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +57,7 @@ def smtp_worker(smtp_sink, twilio_sink, live_server, django_db_setup, django_db_
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": twilio_sink.url,
-        "EMAIL_URL": smtp_sink.url,
-        "EMAIL_PROVIDER": "smtp",
-        "SENDGRID_API_KEY": "",
+        **smtp_env(smtp_sink),
         "DEFAULT_FROM_EMAIL": "alerts@notify.example.com",
         "PUBLIC_BASE_URL": live_server.url,
     }
@@ -357,19 +348,7 @@ def test_an_address_needs_its_channel_among_the_channels(api, news):
 
 
 def _sendgrid(api, events, key=SENDGRID_KEY):
-    payload = json.dumps(events)
-    timestamp = str(int(time.time()))
-    signature = base64.b64encode(key.sign((timestamp + payload).encode(), ec.ECDSA(hashes.SHA256()))).decode()
-    return requests.post(
-        api.url + SENDGRID_PATH,
-        data=payload,
-        headers={
-            "Content-Type": "application/json",
-            "X-Twilio-Email-Event-Webhook-Signature": signature,
-            "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
-        },
-        timeout=30,
-    )
+    return sendgrid_live_post(api.url, events, key, signed_at=int(time.time()), timeout=30)
 
 
 def _send_to(api, event_type, recipient):

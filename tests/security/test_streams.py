@@ -17,6 +17,7 @@ from apps.inbox.live import inbox_channel, live_client
 
 from ..inbox.servers import UvicornThread, gunicorn_process, uvicorn_process
 from ..inbox.sse import SseStream
+from ..scenarios_http import scenario_post
 from ..worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -66,17 +67,6 @@ def subscribers(user) -> int:
     return dict(live_client().pubsub_numsub(channel))[channel.encode()]
 
 
-def create_scenario(base_url: str, token: str, name: str) -> None:
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/scenarios/",
-        data=json.dumps({"name": name}).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
-
-
 def test_a_sixth_stream_of_one_person_is_refused_and_the_five_keep_streaming(
     stream_server, celery_worker, make_user, subscribe, event_types
 ):
@@ -93,7 +83,7 @@ def test_a_sixth_stream_of_one_person_is_refused_and_the_five_keep_streaming(
         # The refusal took no slot and left no subscription behind.
         assert leases(attacker) == 5 and subscribers(attacker) == 1
 
-        create_scenario(stream_server.url, token_for(author), "Still live")
+        scenario_post(stream_server.url, token_for(author), "Still live")
         for stream in streams:
             assert stream.next_notification()["title"] == 'Scenario "Still live" created'
     finally:

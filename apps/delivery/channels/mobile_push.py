@@ -30,7 +30,7 @@ from ..rendering import delivery_title_body
 from .base import Message, Outcome, Report, SendResult, no_report
 from .email_sendgrid import retry_after_seconds
 from .registry import register
-from .targets import TargetResult, delivered_targets, send_to_targets
+from .targets import TargetResult, pending_targets, send_to_targets
 
 APP_NAME = "notifications-mobile-push"
 FCM_HOST = "https://fcm.googleapis.com"
@@ -138,7 +138,12 @@ class MobilePushChannel:
         devices = list(device_list(user=notification.user_id))
         if not devices:
             return None
-        done = delivered_targets(delivery_id=delivery.pk)
+        targets, already_delivered = pending_targets(
+            delivery_id=delivery.pk,
+            kind="device",
+            items=devices,
+            describe=lambda d: {"id": d.pk, "token": d.token, "platform": d.platform},
+        )
         title, body = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
@@ -152,12 +157,8 @@ class MobilePushChannel:
                 "image": _image(notification),
                 "priority": fcm_priority(notification.event.priority),
                 "collapse_key": f"notification-{notification.pk}",
-                "devices": [
-                    {"key": key, "id": d.pk, "token": d.token, "platform": d.platform}
-                    for d in devices
-                    if (key := f"device:{d.pk}") not in done
-                ],
-                "already_delivered": len(done),
+                "devices": targets,
+                "already_delivered": already_delivered,
             },
         )
 

@@ -27,7 +27,7 @@ from .registry import register
 from .targets import (
     HttpTargetsChannel,
     TargetResult,
-    delivered_targets,
+    pending_targets,
     request_error_result,
     response_result,
     send_to_targets,
@@ -98,7 +98,12 @@ class PushChannel(HttpTargetsChannel):
         subscriptions = list(push_subscription_list(user=notification.user_id))
         if not subscriptions:
             return None
-        done = delivered_targets(delivery_id=delivery.pk)
+        targets, already_delivered = pending_targets(
+            delivery_id=delivery.pk,
+            kind="push",
+            items=subscriptions,
+            describe=lambda s: {"id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}},
+        )
         title, body = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
@@ -110,12 +115,8 @@ class PushChannel(HttpTargetsChannel):
             extra={
                 "payload": _payload(delivery, title, body),
                 "urgency": "high" if notification.event.event_type.critical else "normal",
-                "subscriptions": [
-                    {"key": key, "id": s.pk, "endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}}
-                    for s in subscriptions
-                    if (key := f"push:{s.pk}") not in done
-                ],
-                "already_delivered": len(done),
+                "subscriptions": targets,
+                "already_delivered": already_delivered,
             },
         )
 

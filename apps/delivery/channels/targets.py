@@ -49,6 +49,14 @@ def delivered_targets(*, delivery_id: int) -> set[str]:
     }
 
 
+def pending_targets(*, delivery_id: int, kind: str, items: Iterable, describe: Callable) -> tuple[list[dict], int]:
+    """The targets of a delivery not yet reached, each `{"key": "<kind>:<pk>", **describe(item)}`,
+    and how many an earlier attempt already reached: what a retry or requeue sends to."""
+    done = delivered_targets(delivery_id=delivery_id)
+    pending = [{"key": key, **describe(item)} for item in items if (key := f"{kind}:{item.pk}") not in done]
+    return pending, len(done)
+
+
 def fold(delivery_id: int, results: list[TargetResult], already_delivered: int = 0) -> SendResult:
     """One delivery's outcome from its targets' outcomes:
     any transient → transient (only the targets not yet reached get the retry);

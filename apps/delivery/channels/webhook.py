@@ -25,7 +25,7 @@ from .registry import register
 from .targets import (
     HttpTargetsChannel,
     TargetResult,
-    delivered_targets,
+    pending_targets,
     request_error_result,
     response_result,
     send_to_targets,
@@ -76,7 +76,12 @@ class WebhookChannel(HttpTargetsChannel):
         )
         if not endpoints:
             return None
-        done = delivered_targets(delivery_id=delivery.pk)
+        targets, already_delivered = pending_targets(
+            delivery_id=delivery.pk,
+            kind="webhook",
+            items=endpoints,
+            describe=lambda e: {"url": e.url, "secrets": webhook_endpoint_secrets(endpoint=e)},
+        )
         title, body = delivery_title_body(delivery)
         return Message(
             delivery_id=delivery.pk,
@@ -87,12 +92,8 @@ class WebhookChannel(HttpTargetsChannel):
             url=notification.url,
             extra={
                 "body": _payload(delivery, title, body),
-                "endpoints": [
-                    {"key": key, "url": e.url, "secrets": webhook_endpoint_secrets(endpoint=e)}
-                    for e in endpoints
-                    if (key := f"webhook:{e.pk}") not in done
-                ],
-                "already_delivered": len(done),
+                "endpoints": targets,
+                "already_delivered": already_delivered,
             },
         )
 
