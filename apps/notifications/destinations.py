@@ -25,7 +25,7 @@ DESTINATION_NOTIFICATIONS_SQL = f"""
            FALSE, %(now)s
     FROM {DESTINATIONS} d JOIN {DESTINATION_TYPES} t ON t.chatdestination_id = d.id
     WHERE t.eventtype_id = %(event_type_id)s AND d.is_active
-    ON CONFLICT (event_id, address) WHERE address <> '' DO NOTHING
+    ON CONFLICT (event_id, address) WHERE NOT (address = '') DO NOTHING
 """
 DESTINATION_DELIVERIES_SQL = f"""
     INSERT INTO {DELIVERIES}

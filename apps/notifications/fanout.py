@@ -439,7 +439,7 @@ ADDRESS_NOTIFICATIONS_SQL = f"""
     SELECT %(event_id)s, NULL, r.address, %(title)s, %(body)s, NULL, %(url)s, FALSE, %(now)s
     FROM {RECIPIENTS} r
     WHERE r.send_id = %(send_id)s AND r.user_id IS NULL
-    ON CONFLICT (event_id, address) WHERE address <> '' DO NOTHING
+    ON CONFLICT (event_id, address) WHERE NOT (address = '') DO NOTHING
 """
 # An email address has an "@", an E.164 number never has.
 ADDRESS_ITEMS = f"""(
