@@ -320,19 +320,25 @@ def main():
     cleanup(event_type)
     port = free_port()
     sink = start_sink(port)
+    parallel, wider = str(args.parallel), str(args.parallel * 2)
     modes = [
         (
-            f"reused connections, {args.parallel} per batch in threads",
-            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel)},
+            f"reused connections, {args.parallel} per batch in threads, each acceptance recorded before "
+            "the next send (the default)",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": parallel},
         ),
         (
-            f"reused connections, {args.parallel} per batch, each acceptance recorded before the next send",
-            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel), "DELIVERY_ACCEPTANCE_WINDOW": "1"},
+            "the same with up to 8 acceptances unrecorded per connection (DELIVERY_ACCEPTANCE_WINDOW=8)",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": parallel, "DELIVERY_ACCEPTANCE_WINDOW": "8"},
+        ),
+        (
+            f"the default with {wider} connections per batch",
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": wider},
         ),
         ("reused connection, 1 per batch", {"EMAIL_SMTP_PARALLEL_CONNECTIONS": "1"}),
         (
             f"one connection per message, {args.parallel} threads per batch",
-            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": str(args.parallel), "EMAIL_SMTP_REUSE_CONNECTION": "false"},
+            {"EMAIL_SMTP_PARALLEL_CONNECTIONS": parallel, "EMAIL_SMTP_REUSE_CONNECTION": "false"},
         ),
     ]
     if args.modes:

@@ -17,14 +17,19 @@ commits asynchronously (synchronous_commit off for it alone): the record has to
 survive the worker's death, which it does once PostgreSQL has it; only a crash of
 PostgreSQL itself within its WAL writer delay could lose one, and that costs a resend.
 
+On SQLite (development only) nothing is written early: the batch is recorded at its
+end, and a crash resends it.
+
 Only acceptances are written early: a refused or failed message is recorded with the
 rest of the batch (deliveries_record_results); lost in a crash, it is merely tried again.
 """
 
 import json
+import sys
 import threading
 from collections import Counter
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
@@ -49,7 +54,7 @@ ACCEPTED_SQL = f"""
     INSERT INTO {DeliveryEvent._meta.db_table} (delivery_id, status, detail, at)
     SELECT id, '{DeliveryStatus.SENT}', detail || jsonb_build_object('attempt', attempts), %(now)s
     FROM accepted CROSS JOIN async_commit
-    RETURNING delivery_id, detail
+    RETURNING delivery_id, (detail ->> 'attempt')::int
 """
 
 
@@ -66,11 +71,15 @@ class AcceptanceRecorder:
         # open a connection per sending thread.
         self.connection = connection or connections[DEFAULT_DB_ALIAS]
         self.window = max(1, window or settings.DELIVERY_ACCEPTANCE_WINDOW)
+        if self.connection.vendor != "postgresql":
+            # SQLite (development) has neither the statement nor concurrent writers:
+            # acceptances are recorded with the rest of the batch.
+            self.window = sys.maxsize
         # Acceptances reported and not yet recorded, per sending thread (connection).
         self._unrecorded: Counter = Counter()
         self.results: list[SendResult] = []  # every answer reported, in order
         self.recorded: set[int] = set()  # delivery ids moved to `sent` here
-        self.history: list[DeliveryEvent] = []  # their history rows, for the observers
+        self._written: list[tuple[int, dict, object]] = []  # (id, detail, at) of their history rows
         self._waiting: list[SendResult] = []
         self._state = threading.Lock()
         self._write = threading.Lock()
@@ -114,21 +123,33 @@ class AcceptanceRecorder:
         with self._write, self._state:
             self._closed = True
 
+    @property
+    def history(self) -> list[DeliveryEvent]:
+        """The history rows written here, for the observers (built once, after the batch:
+        model instances cost more than the write itself)."""
+        return [
+            DeliveryEvent(delivery_id=pk, status=DeliveryStatus.SENT, detail=detail, at=at)
+            for pk, detail, at in self._written
+        ]
+
     def _record(self, group: list[SendResult]) -> None:
         now = timezone.now()
         by_id = {r.delivery_id: r for r in group}
+        details = {pk: _history_detail(r) for pk, r in by_id.items()}
         params = {
             "now": now,
             "ids": list(by_id),
             "message_ids": [r.provider_message_id[:200] for r in by_id.values()],
-            "details": [json.dumps(_history_detail(r), default=str) for r in by_id.values()],
+            "details": [json.dumps(detail, default=str) for detail in details.values()],
         }
-        with self.connection.cursor() as cursor:
+        self.connection.ensure_connection()
+        # A server-side-binding cursor: the same statement, with its parameters apart,
+        # is prepared by psycopg after a few runs, so PostgreSQL parses and plans it once
+        # per connection rather than once per acceptance (Django's cursors bind on the
+        # client: a new statement text each time).
+        with psycopg.Cursor(self.connection.connection) as cursor:
             cursor.execute(ACCEPTED_SQL, params)
             rows = cursor.fetchall()
-        for delivery_id, detail in rows:
+        for delivery_id, attempt in rows:
             self.recorded.add(delivery_id)
-            detail = json.loads(detail) if isinstance(detail, str) else detail
-            self.history.append(
-                DeliveryEvent(delivery_id=delivery_id, status=DeliveryStatus.SENT, detail=detail, at=now)
-            )
+            self._written.append((delivery_id, {**details[delivery_id], "attempt": attempt}, now))

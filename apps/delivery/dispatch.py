@@ -18,10 +18,8 @@ soft time limit ends the batch, not the deliveries: what was accepted stays sent
 messages not answered go back to pending with their attempt given back.
 """
 
-import inspect
 import logging
 from dataclasses import dataclass, field
-from functools import cache
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -75,19 +73,6 @@ def _failed_batch(sender, messages: list[Message], exc: Exception, provider: str
     return [SendResult(m.delivery_id, outcome, error=error, detail=dict(detail)) for m in messages]
 
 
-@cache
-def _takes_report(send_batch_type) -> bool:
-    return "report" in inspect.signature(send_batch_type).parameters
-
-
-def _send_batch(sender, messages: list[Message], report: Report) -> list[SendResult]:
-    """sender.send_batch with the report; a channel that does not take one yet is
-    recorded after its batch (a crash then resends the batch)."""
-    if _takes_report(type(sender).send_batch):
-        return sender.send_batch(messages, report=report)
-    return sender.send_batch(messages)
-
-
 def _send_through(channel_key: str, provider, messages: list[Message], report: Report) -> list[SendResult]:
     def report_named(*answers: SendResult) -> None:
         # Recorded now, so named now: the history says which provider took it.
@@ -100,7 +85,7 @@ def _send_through(channel_key: str, provider, messages: list[Message], report: R
         part = messages[start : start + provider.batch_size]
         try:
             with observe_provider_call(channel_key, provider.name):
-                results.extend(_send_batch(provider, part, report_named))
+                results.extend(provider.send_batch(part, report=report_named))
         except BATCH_STOPS:
             raise
         except Exception as exc:  # noqa: BLE001 - a provider failure is classified, not raised
@@ -169,7 +154,7 @@ def _send(channel, deliveries, report: Report) -> list[SendResult]:
         results.extend(_send_with_providers(channel, messages, report))
         return results
     try:
-        results.extend(_send_batch(channel, messages, report))
+        results.extend(channel.send_batch(messages, report=report))
     except BATCH_STOPS:
         raise
     except Exception as exc:  # noqa: BLE001 - the whole batch failed

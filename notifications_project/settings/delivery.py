@@ -21,4 +21,4 @@ DELIVERY_SWEEP_INTERVAL_SECONDS = env.int("DELIVERY_SWEEP_INTERVAL_SECONDS", def
 DELIVERY_SWEEP_MAX_PENDING = env.int("DELIVERY_SWEEP_MAX_PENDING", default=50_000)
 # What a crash may cost: a sender waits for its acceptances to be recorded once it has
 # this many unrecorded, so a killed process resends at most this many per connection.
-DELIVERY_ACCEPTANCE_WINDOW = env.int("DELIVERY_ACCEPTANCE_WINDOW", default=8)
+DELIVERY_ACCEPTANCE_WINDOW = env.int("DELIVERY_ACCEPTANCE_WINDOW", default=1)

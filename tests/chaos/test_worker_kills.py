@@ -7,7 +7,7 @@ What a crash may cost: a sender waits for its acceptances to be recorded once it
 DELIVERY_ACCEPTANCE_WINDOW of them unrecorded (apps/delivery/acceptance.py), so a kill
 resends at most that many messages per connection the killed processes had open. The
 test asserts the bound, duplicates at the receiver <= kills x open connections per
-worker (pool processes x connections per process) x the window (1 here), prints it
+worker (pool processes x connections per process) x the window (1, the default), prints it
 with the run's figures, and fails on any duplicate the history does not explain by a
 worker lost while sending.
 """
@@ -39,8 +39,8 @@ RECIPIENTS = int(os.environ.get("CHAOS_KILL_RECIPIENTS", 20_000))
 KILLS = 5
 CONCURRENCY = 3
 SMTP_CONNECTIONS = 4  # per pool process: a batch's parallel SMTP connections
-# Acceptances a sender may have unrecorded: 1 proves the strict bound (one message in
-# flight per connection); the production default (8) may be checked with
+# Acceptances a sender may have unrecorded: the default, 1, is the strict bound (one
+# message in flight per connection); a wider window may be checked with
 # CHAOS_ACCEPTANCE_WINDOW=8.
 WINDOW = int(os.environ.get("CHAOS_ACCEPTANCE_WINDOW", 1))
 WORKER_ENV = {

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.delivery import dispatch
 from apps.delivery.callbacks import early_provider_events_apply, sendgrid_events_apply, twilio_status_apply
-from apps.delivery.channels.base import Message, Outcome, SendResult
+from apps.delivery.channels.base import Message, Outcome, SendResult, no_report
 from apps.delivery.models import Delivery, DeliveryStatus, EarlyProviderEvent
 from apps.scheduling.retention import retention_purge
 
@@ -32,7 +32,7 @@ class FastProviderChannel:
     def render(self, delivery):
         return Message(delivery_id=delivery.pk, user_id=0, to="+15005550006", subject="", text="hi")
 
-    def send_batch(self, messages):
+    def send_batch(self, messages, report=no_report):
         self.on_send()
         return [SendResult(m.delivery_id, Outcome.SENT, provider_message_id=SID) for m in messages]
 

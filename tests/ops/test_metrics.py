@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.channels import Channel
-from apps.delivery.channels.base import Message, Outcome, SendResult
+from apps.delivery.channels.base import Message, Outcome, SendResult, no_report
 from apps.delivery.metrics import observe_provider_call
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.services import delivery_transition
@@ -153,7 +153,7 @@ class _StubProvider:
     def __init__(self):
         self.name, self.calls = f"stub-{uuid.uuid4().hex[:6]}", 0
 
-    def send_batch(self, messages):
+    def send_batch(self, messages, report=no_report):
         self.calls += 1
         if self.calls % 2 == 0:
             raise ConnectionError("provider down")
