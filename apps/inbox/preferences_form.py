@@ -20,7 +20,15 @@ from apps.subscriptions.selectors import preference_get, subscription_channel_li
 
 # The channels a person chooses on the page. The server log is the operators' channel:
 # a person's choices about it (made through the API) are kept as they are.
-PAGE_CHANNELS = [Channel.IN_APP, Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.WEBHOOK]
+PAGE_CHANNELS = [
+    Channel.IN_APP,
+    Channel.EMAIL,
+    Channel.SMS,
+    Channel.PUSH,
+    Channel.MOBILE_PUSH,
+    Channel.SLACK,
+    Channel.WEBHOOK,
+]
 MUTABLE_CHANNELS = [c for c in PAGE_CHANNELS if c != Channel.IN_APP]  # the inbox itself is never muted
 
 

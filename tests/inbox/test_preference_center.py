@@ -38,6 +38,10 @@ def test_lists_only_self_service_types_each_channel_a_labelled_toggle(signed_in,
     page = signed_in.get(URL).content.decode()
     assert "Test scenario created" in page
     assert 'value="scenario.created:email"' in page
+    # Every channel a person can link is offered: Slack and mobile push included.
+    for channel in ("in_app", "sms", "push", "mobile_push", "slack", "webhook"):
+        assert f'value="scenario.created:{channel}"' in page
+    assert 'value="scenario.created:log"' not in page and 'value="scenario.created:chat"' not in page
     assert '<label for="sub-scenario-created-email"><input type="checkbox" name="subscription"' in page
     assert "Password reset link" not in page and "account.password_reset" not in page
     assert "<legend>Quiet hours</legend>" in page and '<label for="timezone">Time zone</label>' in page
@@ -67,7 +71,9 @@ def test_toggles_show_the_saved_state_and_a_save_writes_only_what_changed(signed
     assert 'value="scenario.created:sms">' in page
 
     # Email off, SMS on for scenario.executed; the in-app box stays checked.
-    response = signed_in.post(URL, form(subscription=["scenario.created:in_app", "scenario.executed:sms"]))
+    response = signed_in.post(
+        URL, form(subscription=["scenario.created:in_app", "scenario.executed:sms", "scenario.executed:slack"])
+    )
     assert response.status_code == 302 and response["Location"] == URL
 
     rows = {
@@ -78,6 +84,7 @@ def test_toggles_show_the_saved_state_and_a_save_writes_only_what_changed(signed
         ("scenario.created", "in_app"): (True, SubscriptionOrigin.PERSON, False),
         ("scenario.created", "email"): (False, SubscriptionOrigin.PERSON, False),
         ("scenario.executed", "sms"): (True, SubscriptionOrigin.PERSON, False),
+        ("scenario.executed", "slack"): (True, SubscriptionOrigin.PERSON, False),
     }  # no rows for the boxes left unchecked
     after = signed_in.get(URL).content.decode()
     assert "Preferences saved." in after
