@@ -6,7 +6,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from apps.events.models import Event, EventType
+from apps.events.models import Event, EventAudience, EventType
 from apps.events.validators import event_data_validate
 
 from .tasks import fan_out_enqueue
@@ -21,9 +21,14 @@ def event_publish(
     subject: tuple[str, str] | None = None,
     actor=None,
     idempotency_key: str | None = None,
+    audience: list[int] | None = None,
 ) -> tuple[Event, bool]:
     """Record an event and fan it out once the caller's transaction commits, at its
     type's default priority.
+
+    `audience`, when given, is every user id that may hear of it (the people who may
+    see a private subject): its fan-out reaches those subscribers only, whatever the
+    others subscribed to. None: whoever subscribed.
 
     Returns (event, created). With an idempotency key already used, the first event is
     returned and nothing is published again.
@@ -39,6 +44,7 @@ def event_publish(
         "subject_id": str(subject[1]) if subject else "",
         "actor": actor,
         "priority": event_type.default_priority,
+        "audience_restricted": audience is not None,
     }
     if idempotency_key:
         existing = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -48,6 +54,8 @@ def event_publish(
     try:
         with transaction.atomic():
             event = Event.objects.create(**fields)
+            if audience:
+                EventAudience.objects.bulk_create([EventAudience(event=event, user_id=pk) for pk in set(audience)])
     except IntegrityError:
         # A concurrent publish with the same key won the race.
         return Event.objects.get(idempotency_key=idempotency_key), False

@@ -250,3 +250,43 @@ def test_a_reset_link_for_alice_reaches_alice_only(people, service, reset_type, 
     assert not UserNotification.objects.filter(event_id=event_id, user=carol_user).exists()
     assert not Delivery.objects.filter(notification__event_id=event_id, notification__user=carol_user).exists()
     assert carol_hook.requests == []
+
+
+@pytest.mark.integration
+def test_a_subscription_to_every_scenario_hears_nothing_of_a_private_one(people, celery_worker):
+    """Carol subscribes to scenario events of any subject (allowed: the types are
+    self-service); alice creates, runs and deletes a private scenario through the API:
+    none of it reaches carol, on any channel, while alice hears of all three. A shared
+    scenario's events reach carol as before."""
+    alice_user, alice = people["alice"]
+    carol_user, carol = people["carol"]
+    with Receiver() as carol_hook:
+        assert carol.post("/api/v1/webhook-endpoints/", {"url": carol_hook.url()}).status_code == 201
+        for event_type in ("scenario.created", "scenario.executed", "scenario.deleted"):
+            for channel in ("in_app", "webhook"):
+                body = {"event_type": event_type, "channel": channel}
+                assert carol.post("/api/v1/subscriptions/", body).status_code == 201
+                assert alice.post("/api/v1/subscriptions/", body).status_code == 201
+
+        private = alice.post("/api/v1/scenarios/", {"name": "Acquisition plan"}).json()
+        assert alice.post(f"/api/v1/scenarios/{private['id']}/execute/").status_code in (200, 202)
+        assert alice.delete(f"/api/v1/scenarios/{private['id']}/").status_code == 204
+        shared = alice.post("/api/v1/scenarios/", {"name": "Team board", "shared": True}).json()
+
+        events = Event.objects.filter(subject_type="scenarios.scenario")
+        wait_until(lambda: events.count() == 4, message="four events published")
+        wait_until(lambda: not events.exclude(fanout_state=FanoutState.DONE).exists(), message="fan-outs done")
+        wait_until(lambda: len(carol_hook.requests) >= 1, timeout=60, message="carol's webhook for the shared one")
+
+    assert {item["title"] for item in alice.get("/api/v1/inbox/").json()["results"]} and (
+        UserNotification.objects.filter(user=alice_user).count() == 4
+    )
+    carol_inbox = carol.get("/api/v1/inbox/")
+    assert carol_inbox.status_code == 200 and "Acquisition plan" not in carol_inbox.text
+    private_events = events.filter(subject_id=str(private["id"]))
+    assert private_events.count() == 3
+    assert not UserNotification.objects.filter(event__in=private_events, user=carol_user).exists()
+    assert not Delivery.objects.filter(notification__event__in=private_events, notification__user=carol_user).exists()
+    # The shared scenario reached carol, on both channels, and only it did.
+    assert [item["data"]["scenario_id"] for item in carol_inbox.json()["results"]] == [shared["id"]]
+    assert len(carol_hook.requests) == 1 and b"Acquisition plan" not in carol_hook.requests[0].body
