@@ -47,13 +47,15 @@ class PeriodicReading:
 
 
 def periodic_readings() -> list[PeriodicReading]:
-    """The enabled beat jobs on an interval, with when each last succeeded."""
+    """The enabled beat jobs on an interval, with when each last succeeded; one per task
+    (successes are recorded per task), the one on the shortest interval."""
     from django_celery_beat.models import PeriodicTask
 
     succeeded = heartbeats()
     jobs = PeriodicTask.objects.filter(enabled=True, interval__isnull=False).select_related("interval")
-    return [
-        PeriodicReading(
+    by_task: dict[str, PeriodicReading] = {}
+    for job in jobs.order_by("name"):
+        reading = PeriodicReading(
             pk=job.pk,
             name=job.name,
             task=job.task,
@@ -62,5 +64,7 @@ def periodic_readings() -> list[PeriodicReading]:
             last_sent_at=job.last_run_at,
             created_at=job.date_changed,
         )
-        for job in jobs.order_by("name")
-    ]
+        known = by_task.get(job.task)
+        if known is None or reading.interval_seconds < known.interval_seconds:
+            by_task[job.task] = reading
+    return sorted(by_task.values(), key=lambda reading: reading.task)
