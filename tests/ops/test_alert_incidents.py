@@ -2,15 +2,20 @@
 the cool-down, the reminders and the retries of a failed message; read from the rows
 in the test database, so the same holds across restarts."""
 
+import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.ops.alerts.findings import Finding
 from apps.ops.alerts.incidents import incidents_advance
 from apps.ops.alerts.messages import alert_message
 from apps.ops.models import AlertIncident
+
+from .alert_fixtures import delivery_aged
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +148,19 @@ def test_the_message_reads_well_for_an_operator(settings, cooldown):
         f" {since:%Y-%m-%d %H:%M:%S} UTC (10 min 10 s)."
     )
     assert "What to check:" not in resolved.text and "Last figures while it held:" in resolved.text
+
+
+def test_the_command_evaluates_in_its_own_process_once_per_slot(settings, cooldown, make_user, event_types):
+    """For a timer beside beat: it needs neither beat nor a worker."""
+    settings.ALERT_DEAD_DELIVERIES_THRESHOLD = 1
+    settings.ALERT_EVALUATE_INTERVAL_SECONDS = 3600
+    settings.ALERT_EMAIL_TO, settings.ALERT_SLACK_CHANNEL, settings.ALERT_WEBHOOK_URL = [], "", ""
+    delivery_aged(make_user(), event_types["scenario.created"], channel="webhook", status="dead")
+    out = StringIO()
+    call_command("alerts_evaluate", stdout=out)
+    result = json.loads(out.getvalue())
+    assert "dead_deliveries:webhook" in result["holding"]
+    assert "firing:dead_deliveries:webhook" in result["sent"]
+    again = StringIO()
+    call_command("alerts_evaluate", stdout=again)
+    assert json.loads(again.getvalue()) == {"skipped": True}
