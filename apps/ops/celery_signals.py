@@ -65,10 +65,12 @@ def count_retry(sender=None, **kwargs):
 
 
 @signals.task_success.connect(dispatch_uid="ops.periodic_heartbeat")
-def record_heartbeat(sender=None, **kwargs):
+def record_heartbeat(sender=None, result=None, **kwargs):
     name = getattr(sender, "name", None)
     if name not in periodic_task_names():
         return
+    if isinstance(result, dict) and result.get("skipped"):
+        return  # another run holds the slot or is still running: this one did nothing
     try:
         heartbeat_record(name)
     except Exception:  # observing must never fail the task it observes

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu import Queue
 
+from apps.common.redis_clients import redis_client
 from apps.delivery.resilience.circuit import provider_circuit
 from apps.delivery.tasks import sweep_stuck_deliveries_task
 from apps.ops.alerts.conditions import (
@@ -24,6 +25,7 @@ from apps.ops.alerts.conditions import (
 from apps.ops.collectors import queue_oldest_ages
 from apps.ops.heartbeats import heartbeat_record
 from apps.ops.models import PeriodicHeartbeat
+from apps.scheduling.tasks import release_due_task
 from apps.subscriptions.policy import DIGEST_HOLD
 
 from .alert_fixtures import clean_circuits, delivery_aged  # noqa: F401 (fixture)
@@ -169,6 +171,19 @@ def test_a_beat_jobs_success_is_recorded_by_the_worker_signal():
     # A task that is not a beat job leaves no heartbeat.
     probe_task.apply()
     assert not PeriodicHeartbeat.objects.filter(task="tests.alerts_probe").exists()
+
+
+def test_a_run_skipped_for_its_slot_is_no_heartbeat(settings):
+    """Two beats: the run that found its slot taken did nothing, and says so."""
+    settings.SCHEDULED_RELEASE_INTERVAL_SECONDS = 3600
+    locks = redis_client("locks")
+    for key in locks.scan_iter("periodic:scheduling.release_due:*"):  # another test's run of this hour
+        locks.delete(key)
+    PeriodicHeartbeat.objects.filter(task="scheduling.release_due").delete()
+    assert release_due_task.apply().result != {"skipped": True}
+    first = PeriodicHeartbeat.objects.get(task="scheduling.release_due").last_success_at
+    assert release_due_task.apply().result == {"skipped": True}
+    assert PeriodicHeartbeat.objects.get(task="scheduling.release_due").last_success_at == first
 
 
 def test_an_unreadable_source_silences_only_its_condition(settings, make_user, event_types):

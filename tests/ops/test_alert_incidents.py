@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.common.redis_clients import redis_client
 from apps.ops.alerts.findings import Finding
 from apps.ops.alerts.incidents import incidents_advance
 from apps.ops.alerts.messages import alert_message
@@ -154,6 +155,9 @@ def test_the_command_evaluates_in_its_own_process_once_per_slot(settings, cooldo
     """For a timer beside beat: it needs neither beat nor a worker."""
     settings.ALERT_DEAD_DELIVERIES_THRESHOLD = 1
     settings.ALERT_EVALUATE_INTERVAL_SECONDS = 3600
+    locks = redis_client("locks")
+    for key in locks.scan_iter("periodic:ops.alerts_evaluate:*"):
+        locks.delete(key)
     settings.ALERT_EMAIL_TO, settings.ALERT_SLACK_CHANNEL, settings.ALERT_WEBHOOK_URL = [], "", ""
     delivery_aged(make_user(), event_types["scenario.created"], channel="webhook", status="dead")
     out = StringIO()
