@@ -1,30 +1,31 @@
 """A provider outage made by a local SMTP port where nothing listens, then a server that
 comes up there: the real worker's deliveries fail, smtp's circuit opens, and the alert
-evaluation, sent to the worker as beat sends it, pages a local webhook receiver exactly
-once, then exactly once more with "resolved" when the server is back; evaluating again
-sends nothing. Alert email on the failing server is passed over while it fails."""
+evaluation, sent every second by a real beat from the database schedule, pages a local
+webhook receiver exactly once, then exactly once more with "resolved" when the server
+is back; the evaluations in between and after send nothing. Alert email on the failing
+server is passed over while it fails."""
 
 import base64
-import time
 
 import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from standardwebhooks import Webhook
 
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.notifications.publish import event_publish
 from apps.ops.models import AlertIncident, PeriodicHeartbeat
-from apps.ops.tasks import alerts_evaluate_task
 
 from ..http_receiver import Receiver
 from ..sinks import SmtpSink, free_port
-from ..worker import Worker, wait_until
+from ..worker import Beat, Worker, wait_until
 from .providers import PROVIDER_WORKER_QUEUES, reset_resilience_state, smtp_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SECRET = "whsec_" + base64.b64encode(b"pager-signing-key-of-32-bytes!!!").decode()
 ALERT_QUEUE = "ops-alerts-outage"
+ALERT_JOB = "Alerts: evaluate the operator alerts"
 
 
 def last_evaluation():
@@ -33,22 +34,19 @@ def last_evaluation():
     )
 
 
-def evaluate():
-    """One evaluation in the worker, as beat would send it, waited for: each in a slot
-    of its own (ALERT_EVALUATE_INTERVAL_SECONDS=1), so none is skipped."""
-    time.sleep(1.05)
-    before = last_evaluation()
-    alerts_evaluate_task.apply_async(queue=ALERT_QUEUE)
-    wait_until(lambda: last_evaluation() != before, timeout=20, message="an alert evaluation")
+def evaluations(count: int) -> None:
+    """Wait for `count` more evaluations by beat and the worker (each records its success)."""
+    for _ in range(count):
+        before = last_evaluation()
+        wait_until(lambda before=before: last_evaluation() != before, timeout=20, message="an alert evaluation")
 
 
-def evaluate_until(predicate, message: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        evaluate()
-        if predicate():
-            return
-    raise AssertionError(f"timed out waiting for {message}")
+def alert_schedule() -> None:
+    """The beat job the migration makes, every second and on a queue of this test's own;
+    the other jobs are not this test's business."""
+    PeriodicTask.objects.all().delete()
+    every, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+    PeriodicTask.objects.create(name=ALERT_JOB, task="ops.alerts_evaluate", interval=every, queue=ALERT_QUEUE)
 
 
 def test_an_outage_pages_once_and_resolves_once(event_types, make_user, subscribe):
@@ -75,17 +73,18 @@ def test_an_outage_pages_once_and_resolves_once(event_types, make_user, subscrib
             "ALERT_EMAIL_TO": "oncall@example.com",
             "ALERT_EMAIL_URL": "",
         }
+        alert_schedule()
         worker = Worker("alerts", queues=f"{PROVIDER_WORKER_QUEUES},{ALERT_QUEUE}", env=env)
         worker.start(exclusive=True)
+        beat = Beat("alerts", env=env).start()
         try:
             users = [make_user(f"outage{i}") for i in range(3)]
             for user in users:
                 subscribe(user, event_types["scenario.created"], channel=Channel.EMAIL)
             event, _ = event_publish(event_type="scenario.created", data={"name": "Outage"})
 
-            evaluate_until(lambda: pager.requests, "the firing alert")
-            for _ in range(3):  # still failing: nothing more
-                evaluate()
+            wait_until(lambda: pager.requests, timeout=60, message="the firing alert")
+            evaluations(3)  # still failing: nothing more
             assert len(pager.requests) == 1
             firing = Webhook(SECRET).verify(pager.requests[0].body, pager.requests[0].headers)
             assert firing["type"] == "alert.firing" and firing["key"] == "circuit_open:smtp"
@@ -100,13 +99,13 @@ def test_an_outage_pages_once_and_resolves_once(event_types, make_user, subscrib
                     timeout=60,
                     message="the deliveries sent once the server is back",
                 )
-                evaluate_until(lambda: len(pager.requests) >= 2, "the resolved alert")
-                for _ in range(3):
-                    evaluate()
+                wait_until(lambda: len(pager.requests) >= 2, timeout=60, message="the resolved alert")
+                evaluations(3)
                 alert_mail = sink.received("oncall@example.com")
             finally:
                 sink.stop()
         finally:
+            beat.stop()
             worker.stop()
 
     assert len(pager.requests) == 2
