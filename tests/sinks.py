@@ -67,7 +67,7 @@ class _SmtpHandler:
 
 
 class SmtpSink:
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, delay: float = 0.0, port: int | None = None):
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
         self.sessions = 0
@@ -75,7 +75,8 @@ class SmtpSink:
         self.refused_once: set[str] = set()
         # Seconds each message takes to be accepted.
         self.delay = delay
-        self.port = free_port()
+        # A port given: where senders were already pointed while nothing listened (an outage).
+        self.port = port or free_port()
         self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> "SmtpSink":

@@ -25,6 +25,17 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def child_env(extra: dict) -> dict:
+    """The environment of a Celery process started by a test: the test database and Redis."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
+        "DATABASE_URL": test_database_url(),
+        "TEST_REDIS_URL": settings.REDIS_URL,
+        **extra,
+    }
+
+
 # Workers this test process started and has not stopped.
 _live: set["Worker"] = set()
 
@@ -61,13 +72,7 @@ class Worker:
         one else takes tasks from this worker's queues."""
         if exclusive:
             stop_all_workers()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
-            "DATABASE_URL": test_database_url(),
-            "TEST_REDIS_URL": settings.REDIS_URL,
-            **self.env,
-        }
+        env = child_env(self.env)
         self.log_path.parent.mkdir(exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 (owned by the process)
         self.process = subprocess.Popen(
@@ -137,6 +142,40 @@ class Worker:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Beat:
+    """A real `celery beat` on the database scheduler (the Procfile's), reading the test
+    database's periodic tasks; --max-interval 1 so it sees one-second jobs on time."""
+
+    def __init__(self, name: str, env: dict | None = None):
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / ".pytest_cache" / f"beat-{name}.log"
+
+    def start(self) -> "Beat":
+        self.log_path.parent.mkdir(exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 (owned by the process)
+        command = [sys.executable, "-m", "celery", "-A", "notifications_project", "beat"]
+        options = ["-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1", "-l", "INFO"]
+        self.process = subprocess.Popen(
+            [*command, *options],
+            cwd=ROOT,
+            env=child_env(self.env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.05, message: str = "condition"):

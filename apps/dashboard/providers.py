@@ -9,7 +9,7 @@ import redis
 from django.conf import settings
 
 from apps.common.redis_clients import redis_client
-from apps.delivery.channels.registry import get_channel, registered_keys
+from apps.delivery.channels.registry import provider_names
 from apps.delivery.resilience.circuit import provider_circuit
 from apps.delivery.resilience.ratelimit import provider_bucket
 from apps.ops.collectors import queue_depths
@@ -27,18 +27,6 @@ class ProviderState:
     rate_per_second: float | None
     tokens_available: float | None
     capacity: float | None
-
-
-def provider_names() -> dict[str, list[str]]:
-    """provider name → the channels sent through it, from the channels' own providers()."""
-    names: dict[str, list[str]] = {}
-    for key in registered_keys():
-        channel = get_channel(key)
-        for provider in channel.providers() if hasattr(channel, "providers") else []:
-            names.setdefault(provider.name, []).append(key)
-    for name in settings.PROVIDER_RATE_LIMITS:
-        names.setdefault(name, [])
-    return names
 
 
 def provider_states() -> list[ProviderState]:

@@ -1,17 +1,24 @@
-"""Celery hooks: the correlation id travels in each task message's headers, and the
-worker logs through the project's JSON logging instead of Celery's own set-up."""
+"""Celery hooks: the correlation id and the time of publishing travel in each task
+message's headers, the worker logs through the project's JSON logging instead of
+Celery's own set-up, and each beat job's success is recorded (its heartbeat)."""
 
 import contextlib
 import logging.config
+import time
 
 from celery import signals
 from django.conf import settings
 
 from . import metrics
 from .correlation import correlation_id_get, correlation_id_new, correlation_id_reset, correlation_id_set
+from .heartbeats import heartbeat_record, periodic_task_names
 
 # Not "correlation_id": Celery already uses that name for the task id.
 HEADER = "x_request_id"
+# Unix seconds at publishing: how long the oldest message of a queue has waited
+# (collectors.queue_oldest_ages), which Celery's messages do not say otherwise.
+PUBLISHED_AT_HEADER = "x_published_at"
+logger = logging.getLogger(__name__)
 _tokens = {}
 
 
@@ -27,6 +34,12 @@ def add_correlation_id(headers=None, **kwargs):
     correlation_id = correlation_id_get()
     if correlation_id and headers is not None and not headers.get(HEADER):
         headers[HEADER] = correlation_id
+
+
+@signals.before_task_publish.connect(dispatch_uid="ops.publish_time")
+def add_published_at(headers=None, **kwargs):
+    if headers is not None:
+        headers[PUBLISHED_AT_HEADER] = time.time()
 
 
 @signals.task_prerun.connect(dispatch_uid="ops.task_correlation_id")
@@ -49,3 +62,16 @@ def leave_correlation_id(task_id=None, **kwargs):
 @signals.task_retry.connect(dispatch_uid="ops.task_retry_metric")
 def count_retry(sender=None, **kwargs):
     metrics.TASK_RETRIES.labels(task=getattr(sender, "name", "unknown")).inc()
+
+
+@signals.task_success.connect(dispatch_uid="ops.periodic_heartbeat")
+def record_heartbeat(sender=None, result=None, **kwargs):
+    name = getattr(sender, "name", None)
+    if name not in periodic_task_names():
+        return
+    if isinstance(result, dict) and result.get("skipped"):
+        return  # another run holds the slot or is still running: this one did nothing
+    try:
+        heartbeat_record(name)
+    except Exception:  # observing must never fail the task it observes
+        logger.exception("heartbeat of %s not recorded", name)

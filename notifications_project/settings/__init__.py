@@ -18,7 +18,7 @@ of the imports does not matter. A module that needs another's value imports it b
     channels        email, SMS, push and webhook channels, their providers and resilience
     periodic        beat's jobs: scheduled releases, digests, retention, locks
     inbox           the web inbox's sign-in pages and the live stream
-    observability   logs and Prometheus metrics
+    observability   logs, Prometheus metrics and operator alerts
 """
 
 from .api import *  # noqa: F403
