@@ -21,9 +21,12 @@ def event_publish(
     subject: tuple[str, str] | None = None,
     actor=None,
     idempotency_key: str | None = None,
+    api_key=None,
 ) -> tuple[Event, bool]:
     """Record an event and fan it out once the caller's transaction commits, at its
     type's default priority.
+
+    `api_key` is the service that published it, if one did.
 
     Returns (event, created). With an idempotency key already used, the first event is
     returned and nothing is published again.
@@ -38,6 +41,7 @@ def event_publish(
         "subject_type": subject[0] if subject else "",
         "subject_id": str(subject[1]) if subject else "",
         "actor": actor,
+        "api_key": api_key,
         "priority": event_type.default_priority,
     }
     if idempotency_key:
