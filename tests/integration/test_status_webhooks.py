@@ -15,6 +15,7 @@ from apps.common.channels import Channel
 from apps.common.services import api_key_create
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event
+from apps.integrations.api import StatusChangesPayload
 from apps.integrations.models import StatusWebhookEndpoint
 from apps.integrations.services import status_webhook_create
 from apps.integrations.tasks import status_webhooks_relay_task
@@ -110,6 +111,8 @@ def test_a_services_send_and_event_statuses_reach_its_receiver_signed(relay_work
 
     payloads = [verified(secret, request) for request in receiver.requests]
     assert {p["type"] for p in payloads} == {"delivery.status_changes"}
+    for payload in payloads:  # as the OpenAPI document describes it
+        assert StatusChangesPayload(data=payload).is_valid(), StatusChangesPayload(data=payload).errors
     by_delivery = {change["delivery_id"]: change for change in changes()}
     send_delivery = deliveries.get(notification__event__direct_send__id=sent.json()["id"])
     event_delivery = deliveries.get(notification__event_id=published.json()["id"])
