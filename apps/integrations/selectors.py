@@ -46,10 +46,11 @@ def status_history_horizon(*, now: datetime) -> int:
 
 
 def status_webhooks_due(*, now: datetime, horizon: int) -> list[int]:
-    """Endpoints with something to send (a failed batch, or history past their cursor)
-    whose backoff is over and that no run holds."""
+    """Endpoints of keys not revoked with something to send (a failed batch, or history
+    past their cursor) whose backoff is over and that no run holds."""
     return list(
-        StatusWebhookEndpoint.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+        StatusWebhookEndpoint.objects.filter(api_key__revoked_at__isnull=True)
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
         .filter(Q(pending_upto__isnull=False) | Q(cursor__lt=horizon))
         .order_by("next_try_at", "id")

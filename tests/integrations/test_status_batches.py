@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 
 from apps.common.channels import Channel
-from apps.common.services import api_key_create
+from apps.common.services import api_key_create, api_key_revoke
 from apps.delivery.models import Delivery, DeliveryEvent
 from apps.events.models import Event
 from apps.integrations import relay, selectors
 from apps.integrations.models import StatusWebhookEndpoint
 from apps.integrations.relay import status_webhook_run
-from apps.integrations.selectors import status_batch_next, status_history_horizon
+from apps.integrations.selectors import status_batch_next, status_history_horizon, status_webhooks_due
 from apps.integrations.services import status_webhook_create
 from apps.notifications.models import UserNotification
 
@@ -107,3 +107,14 @@ def test_changes_younger_than_the_settling_time_wait(settings, two_services):
         # A minute on, they are settled and go.
         DeliveryEvent.objects.filter(delivery=my_delivery).update(at=timezone.now() - timedelta(minutes=2))
         assert status_webhook_run(endpoint_id=endpoint.pk).changes == 2
+
+
+def test_a_revoked_keys_endpoints_are_no_longer_due(settings, two_services):
+    mine, my_delivery, _ = two_services
+    settings.STATUS_WEBHOOK_SETTLE_SECONDS = 0
+    endpoint = status_webhook_create(api_key=mine, url="https://hooks.example.com/status")
+    history(my_delivery, 1)
+    horizon = status_history_horizon(now=timezone.now())
+    assert status_webhooks_due(now=timezone.now(), horizon=horizon) == [endpoint.pk]
+    api_key_revoke(api_key=mine)
+    assert status_webhooks_due(now=timezone.now(), horizon=horizon) == []
