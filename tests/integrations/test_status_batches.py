@@ -81,12 +81,12 @@ def test_a_batch_cut_short_by_the_windows_moves_on_without_a_request(monkeypatch
     monkeypatch.setattr(selectors, "MAX_WINDOWS", 2)
     endpoint = status_webhook_create(api_key=mine, url="http://localhost:9/never")
     start = endpoint.cursor
-    history(their_delivery, 30)
+    theirs = history(their_delivery, 30)
     own = history(my_delivery, 1)
 
     batch = status_batch_next(endpoint=endpoint, horizon=status_history_horizon(now=timezone.now()))
-    # Two windows of 7 ids held none of the key's changes: the batch is empty, and ends there.
-    assert (batch.after, batch.upto, batch.changes) == (start, start + 14, [])
+    # Two windows of 7 rows held none of the key's changes: the batch is empty, and ends there.
+    assert (batch.after, batch.upto, batch.changes) == (start, theirs[13], [])
     with Receiver(default=Answer(200)) as receiver:
         StatusWebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url())
         status_webhook_run(endpoint_id=endpoint.pk)
