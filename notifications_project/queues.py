@@ -22,8 +22,9 @@ CHANNELS = ("in_app", "email", "sms", "push", "webhook", "log", "slack", "chat",
 FANOUT = "fanout"
 # Work of these kinds has a queue per priority: `<kind>.<priority>`, normal keeps the plain name.
 PRIORITISED_KINDS = (FANOUT, *CHANNELS)
-# Queues without priorities: tasks routed nowhere else, and beat's periodic jobs.
-DEFAULT, MAINTENANCE = "default", "maintenance"
+# Queues without priorities: tasks routed nowhere else, beat's periodic jobs, and the
+# status webhooks' posts to services (a slow receiver holds up no delivery).
+DEFAULT, MAINTENANCE, INTEGRATIONS = "default", "maintenance", "integrations"
 
 
 class Group(NamedTuple):
@@ -36,21 +37,23 @@ class Group(NamedTuple):
 
 GROUPS = {
     # Everything, in one worker (the Procfile's development worker).
-    "all": Group(PRIORITISED_KINDS, PRIORITIES, (DEFAULT, FANOUT, MAINTENANCE, *CHANNELS)),
+    "all": Group(PRIORITISED_KINDS, PRIORITIES, (DEFAULT, FANOUT, MAINTENANCE, *CHANNELS, INTEGRATIONS)),
     # Only critical and high work: a backlog of low-priority sends never queues in front of it.
     "urgent": Group(PRIORITISED_KINDS, URGENT, ()),
     "fanout": Group((FANOUT,), PRIORITIES, (FANOUT, DEFAULT)),
-    "channels": Group(CHANNELS, PRIORITIES, CHANNELS),
+    # Outbound work: the channels, and the status webhooks.
+    "channels": Group(CHANNELS, PRIORITIES, (*CHANNELS, INTEGRATIONS)),
     "maintenance": Group((), PRIORITIES, (MAINTENANCE,)),
     # One channel's own worker, so a slow provider holds up nothing else.
     **{channel: Group((channel,), PRIORITIES, (channel,)) for channel in CHANNELS},
+    INTEGRATIONS: Group((), PRIORITIES, (INTEGRATIONS,)),
 }
 
 
 def declared_queues() -> list[str]:
     """Every queue there is (settings.CELERY_TASK_QUEUES), the plain ones first."""
     others = [priority for priority in PRIORITIES if priority != NORMAL]
-    return [DEFAULT, FANOUT, MAINTENANCE, *CHANNELS, *priority_queues(PRIORITISED_KINDS, others)]
+    return [DEFAULT, FANOUT, MAINTENANCE, *CHANNELS, INTEGRATIONS, *priority_queues(PRIORITISED_KINDS, others)]
 
 
 def worker_queues(group: str) -> list[str]:

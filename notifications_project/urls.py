@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("apps.subscriptions.urls")),
     path("api/v1/", include("apps.notifications.urls")),
     path("api/v1/", include("apps.scenarios.urls")),
+    path("api/v1/", include("apps.integrations.urls")),
     path("", include("apps.delivery.urls")),
     path("", include("apps.subscriptions.page_urls")),
     path("api/v1/", include("apps.templating.urls")),

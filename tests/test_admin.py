@@ -99,3 +99,16 @@ def test_event_type_added_in_admin_gets_a_default_priority(staff_client):
         "news": "normal",
         "pager-low": "low",
     }
+
+
+def test_a_status_webhook_shows_why_it_fails_but_never_its_secret(staff_client):
+    from apps.common.services import api_key_create
+    from apps.integrations.services import status_webhook_create
+
+    api_key, _ = api_key_create(name="shop")
+    endpoint = status_webhook_create(api_key=api_key, url="https://hooks.example.com/status")
+    type(endpoint).objects.filter(pk=endpoint.pk).update(attempts=3, last_error="answered 503: down")
+    page = staff_client.get(reverse("admin:integrations_statuswebhookendpoint_change", args=[endpoint.pk]))
+    assert page.status_code == 200
+    assert "answered 503: down" in page.text and endpoint.secret not in page.text
+    assert staff_client.get(reverse("admin:integrations_statuswebhookendpoint_add")).status_code == 403

@@ -14,6 +14,15 @@ class IsPerson(BasePermission):
         return bool(user and user.is_authenticated and not isinstance(user, ServicePrincipal))
 
 
+class IsService(BasePermission):
+    """A service's API key, not a person: for what belongs to the key itself."""
+
+    message = "This endpoint is for services; authenticate with an API key."
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, ServicePrincipal)
+
+
 def service_scope(write_scope: str):
     """Permission for service endpoints: an API key with the scope (or `read` for
     safe methods), or a staff person."""

@@ -91,10 +91,10 @@ class AutoSchema(openapi.AutoSchema):
     """Names a view's nested serializers after the view: `EventPublishApi.Input` →
     `EventPublishInput`, so the many `Input`s and `Output`s stay distinct components.
     Lists only the auth schemes a view accepts: none for an open view, no API key for
-    a person's view."""
+    a person's view, only the API key for a service's own."""
 
     def get_auth(self):
-        from .permissions import IsPerson
+        from .permissions import IsPerson, IsService
 
         permissions = self.view.get_permissions()
         if not permissions:
@@ -102,6 +102,8 @@ class AutoSchema(openapi.AutoSchema):
         auths = super().get_auth()
         if any(isinstance(permission, IsPerson) for permission in permissions):
             auths = [auth for auth in auths if ApiKeyScheme.name not in auth]
+        if any(isinstance(permission, IsService) for permission in permissions):
+            auths = [auth for auth in auths if ApiKeyScheme.name in auth]
         return auths
 
     def get_serializer_name(self, serializer, direction):

@@ -24,9 +24,15 @@ def retry_delay(attempt: int) -> float:
     wait is at least as long as the previous one's floor, so a struggling provider gets
     more room on every attempt and never an immediate retry.
     """
-    ceiling = min(
-        settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS, settings.DELIVERY_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempt - 1)
+    return jittered_backoff(
+        attempt, first=settings.DELIVERY_RETRY_BACKOFF_SECONDS, cap=settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS
     )
+
+
+def jittered_backoff(attempt: int, *, first: float, cap: float) -> float:
+    """`first` doubled per failed attempt after the first, at most `cap`, jittered over
+    the upper half of that step (see retry_delay for why the upper half)."""
+    ceiling = min(cap, first * 2 ** max(0, attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 

@@ -57,6 +57,9 @@ class Event(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The API key that published it (POST /api/v1/events/): its status webhooks receive
+    # this event's delivery status changes. A direct send names its key on DirectSend.
+    api_key = models.ForeignKey("common.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     data = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True, default=new_idempotency_key)
     fanout_state = models.CharField(max_length=10, choices=FanoutState.choices, default=FanoutState.PENDING)

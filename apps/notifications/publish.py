@@ -22,6 +22,7 @@ def event_publish(
     actor=None,
     idempotency_key: str | None = None,
     audience: list[int] | None = None,
+    api_key=None,
 ) -> tuple[Event, bool]:
     """Record an event and fan it out once the caller's transaction commits, at its
     type's default priority.
@@ -29,6 +30,7 @@ def event_publish(
     `audience`, when given, is every user id that may hear of it (the people who may
     see a private subject): its fan-out reaches those subscribers only, whatever the
     others subscribed to. None: whoever subscribed.
+    `api_key` is the service that published it, if one did.
 
     Returns (event, created). With an idempotency key already used, the first event is
     returned and nothing is published again.
@@ -43,6 +45,7 @@ def event_publish(
         "subject_type": subject[0] if subject else "",
         "subject_id": str(subject[1]) if subject else "",
         "actor": actor,
+        "api_key": api_key,
         "priority": event_type.default_priority,
         "audience_restricted": audience is not None,
     }

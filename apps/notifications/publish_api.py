@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.auth import ServicePrincipal
 from apps.common.event_data import EventDataField
 from apps.common.idempotency import idempotent
 from apps.common.models import ApiKeyScope
@@ -46,6 +47,7 @@ class EventPublishApi(APIView):
             data=payload["data"],
             subject=(subject["type"], subject["id"]) if subject else None,
             actor=payload.get("actor"),
+            api_key=request.user.api_key if isinstance(request.user, ServicePrincipal) else None,
         )
         body = {"id": event.pk, "event_type": event.event_type.key, "fanout_state": event.fanout_state}
         return Response(self.Output(body).data, status=status.HTTP_202_ACCEPTED)

@@ -17,6 +17,7 @@ of the imports does not matter. A module that needs another's value imports it b
     delivery        retries and the sweeper of stuck deliveries
     channels        email, SMS, push and webhook channels, their providers and resilience
     periodic        beat's jobs: scheduled releases, digests, retention, locks
+    integrations    status webhooks: the relay's interval, settling time and backoff
     inbox           the web inbox's sign-in pages and the live stream
     observability   logs, Prometheus metrics and operator alerts
 """
@@ -29,6 +30,7 @@ from .database import *  # noqa: F403
 from .delivery import *  # noqa: F403
 from .environment import *  # noqa: F403
 from .inbox import *  # noqa: F403
+from .integrations import *  # noqa: F403
 from .notifications import *  # noqa: F403
 from .observability import *  # noqa: F403
 from .periodic import *  # noqa: F403

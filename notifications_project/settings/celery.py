@@ -62,6 +62,7 @@ CELERY_TASK_ROUTES = {
     "scheduling.*": {"queue": "maintenance"},
     "subscriptions.*": {"queue": "maintenance"},
     "ops.*": {"queue": "maintenance"},
+    "integrations.*": {"queue": queues.INTEGRATIONS},
     # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
     # default, to the normal fan-out queue.
     "notifications.fan_out_batch": {"queue": "fanout"},

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.inbox",
     "apps.templating",
     "apps.scheduling",
+    "apps.integrations",
     "apps.mailcatcher",
     "apps.dashboard",
     "axes",

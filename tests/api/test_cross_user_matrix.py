@@ -43,6 +43,8 @@ SERVICE_MATRIX = {
     "api/v1/notifications/<int:send_id>/": ("get", None),
     "api/v1/notifications/<int:send_id>/cancel/": ("post", None),
 }
+# An API key's own, tried against another key over HTTP in tests/integrations/test_status_webhooks_api.py.
+API_KEY_OWNED = {"api/v1/status-webhooks/<int:endpoint_id>/"}
 # Service-wide by design: any key with the users scope manages every user and their
 # preferences; templates are the service's configuration; the admin is staff-only.
 SHARED = {
@@ -70,7 +72,7 @@ def id_routes(resolver=None, prefix=""):
 
 
 def test_the_matrix_covers_every_route_that_takes_an_id():
-    assert set(id_routes()) == set(PERSON_MATRIX) | set(SERVICE_MATRIX) | WEB_MATRIX | SHARED
+    assert set(id_routes()) == set(PERSON_MATRIX) | set(SERVICE_MATRIX) | WEB_MATRIX | API_KEY_OWNED | SHARED
 
 
 def calls(matrix):

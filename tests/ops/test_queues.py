@@ -24,7 +24,7 @@ def test_the_settings_declare_the_derived_queues():
     assert len(set(declared_queues())) == len(declared_queues())
     assert list(CHANNELS) == settings.NOTIFICATION_CHANNELS
     every = {f"{kind}.{p}" if p != "normal" else kind for kind in PRIORITISED_KINDS for p in PRIORITIES}
-    assert set(declared_queues()) == every | {"default", "maintenance"}
+    assert set(declared_queues()) == every | {"default", "maintenance", "integrations"}
 
 
 @pytest.mark.parametrize("group", list(GROUPS))

@@ -5,7 +5,6 @@ carries credentials and may name any host) or point their Slack id at a bad valu
 Each refusal is checked along with the fact that nothing was written."""
 
 import pytest
-import requests
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import Device, Profile
@@ -14,29 +13,11 @@ from apps.common.services import api_key_create
 from apps.delivery.models import ChatDestination, Delivery
 from apps.subscriptions.models import Subscription
 
+from ..live_api import Api, assert_envelope
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "dGVzdC1mY20tdG9rZW4:APA91b" + "x" * 140
-
-
-class Api:
-    def __init__(self, base_url, authorization=""):
-        self.base_url = base_url
-        self.session = requests.Session()
-        if authorization:
-            self.session.headers["Authorization"] = authorization
-
-    def __getattr__(self, method):
-        def call(path, body=None, **kwargs):
-            return getattr(self.session, method)(self.base_url + path, json=body, timeout=10, **kwargs)
-
-        return call
-
-
-def assert_envelope(response, status, code=None):
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["message"] and (code is None or error["code"] == code)
 
 
 def devices():

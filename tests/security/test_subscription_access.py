@@ -3,7 +3,6 @@ with real token and API-key auth: carol tries to subscribe herself to what is no
 hers, and each refusal is checked along with the fact that nothing was written."""
 
 import pytest
-import requests
 from rest_framework.authtoken.models import Token
 
 from apps.common.services import api_key_create
@@ -14,6 +13,7 @@ from apps.scenarios.models import Scenario
 from apps.subscriptions.models import Preference, Subscription, SubscriptionOptOut
 
 from ..http_receiver import Receiver
+from ..live_api import Api, assert_envelope
 from ..worker import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,27 +24,6 @@ RESET_LINK = "https://shop.example.com/reset/alice-secret-token"
 
 def snapshot():
     return [list(model.objects.order_by("pk").values()) for model in (Subscription, SubscriptionOptOut, Preference)]
-
-
-class Api:
-    """requests against the live server, as one caller."""
-
-    def __init__(self, base_url, authorization):
-        self.base_url = base_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = authorization
-
-    def __getattr__(self, method):
-        def call(path, body=None, **kwargs):
-            return getattr(self.session, method)(self.base_url + path, json=body, timeout=10, **kwargs)
-
-        return call
-
-
-def assert_envelope(response, status, code):
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"]
 
 
 @pytest.fixture
