@@ -23,6 +23,7 @@ from ..rendering import stored_template_render
 from .base import BATCH_STOPS, Message, Outcome, Report, SendResult, no_report
 from .email_content import ContentCache, email_address, email_message, stored_content
 from .email_mime import WireEmail, django_email, wire_emails
+from .email_tracking import email_tracked, tracking_enabled
 from .registry import register
 
 # After this many connection failures in a row a share gives up: the server is down,
@@ -225,9 +226,11 @@ class EmailChannel:
         if "@" not in email_address(delivery.notification):
             return None
         stored = stored_template_render(delivery)
-        if stored:
-            return email_message(delivery, stored_content(stored))
-        return email_message(delivery, self.content.get(delivery.notification))
+        content = stored_content(stored) if stored else self.content.get(delivery.notification)
+        message = email_message(delivery, content)
+        if content[2] and tracking_enabled(stored):
+            return email_tracked(message, content[2], template_id=stored.template_id if stored else None)
+        return message
 
     def providers(self) -> list:
         from .email_sendgrid import SendGridProvider, sendgrid_configured
