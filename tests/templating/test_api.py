@@ -61,6 +61,19 @@ def test_bad_input_is_refused_and_identity_cannot_change(client):
     assert client.put(f"{URL}999999/", {"body": "x"}, format="json").status_code == 404
 
 
+def test_email_tracking_is_set_per_template_and_left_as_is_when_a_put_omits_it(client):
+    template = create(client).json()
+    assert template["email_tracking"] is None  # follows the setting
+    url = f"{URL}{template['id']}/"
+    assert client.put(url, {"body": "B", "email_tracking": True}, format="json").json()["email_tracking"] is True
+    assert client.put(url, {"body": "B2"}, format="json").json()["email_tracking"] is True
+    assert client.put(url, {"body": "B3", "email_tracking": None}, format="json").json()["email_tracking"] is None
+    assert create(client, locale="de", email_tracking=False).json()["email_tracking"] is False
+    response = create(client, locale="fr", email_tracking="sometimes")
+    assert response.status_code == 400 and "email_tracking" in response.json()["error"]["details"]
+    assert NotificationTemplate.objects.get(pk=template["id"]).email_tracking is None
+
+
 def test_the_scope_is_required(api_key_client, event_types):
     assert create(api_key_client(["events:write"])).status_code == 403
     reader = api_key_client(["read"])
