@@ -2,11 +2,16 @@
 renders them (the whole flow, through a worker and a client, is in
 tests/integration/test_email_tracking.py)."""
 
+from email import message_from_bytes
+from email import policy as email_policy
+
 import pytest
 from bs4 import BeautifulSoup
 
 from apps.delivery import rendering
-from apps.delivery.channels.email_mime import wire_emails
+from apps.delivery.channels.email_content import message_substitutions
+from apps.delivery.channels.email_mime import MimeTemplate, wire_emails
+from apps.delivery.channels.email_sendgrid import SendGridProvider
 from apps.delivery.channels.registry import get_channel
 from apps.delivery.models import Delivery, DeliveryStatus, TrackedEmail
 from apps.templating.services import template_create, template_email_tracking_set
@@ -77,6 +82,34 @@ def test_the_setting_tracks_http_links_only_and_leaves_the_text_alone(settings, 
     # What goes over SMTP is this message's own tracked HTML.
     [wire] = wire_emails([message])
     assert hrefs[0].encode() in wire.data
+
+
+def test_tracked_recipients_of_one_content_share_one_mime_template(settings, make_user, event_types):
+    settings.EMAIL_TRACKING_ENABLED = True
+    stored(event_types["scenario.executed"])
+    messages = [rendered(make_user(name), event_types["scenario.executed"])[1] for name in ("gus", "hal")]
+    content = messages[0].extra["template"]
+    assert content == messages[1].extra["template"] and "%%tracked_link_0%%" in content[2]
+    assert MimeTemplate(content, tuple(message_substitutions(messages[0]))).usable
+    for wire, message in zip(wire_emails(messages), messages, strict=True):
+        email = message_from_bytes(wire.data, policy=email_policy.default)
+        html = email.get_body(("html",)).get_content().replace("\r\n", "\n").rstrip("\n")
+        assert html == message.html and b"%%" not in wire.data
+    assert messages[0].html != messages[1].html  # each has its own signed links
+
+
+def test_sendgrid_gets_one_tracked_content_and_each_recipient_its_links(settings, make_user, event_types):
+    settings.EMAIL_TRACKING_ENABLED = True
+    settings.SENDGRID_API_KEY = "SG.test"
+    stored(event_types["scenario.executed"])
+    messages = [rendered(make_user(name), event_types["scenario.executed"])[1] for name in ("ida", "jon")]
+    body = SendGridProvider()._request_body(messages[0].extra["template"], messages)
+    html = body["content"][1]["value"]
+    for personalization, message in zip(body["personalizations"], messages, strict=True):
+        filled = html
+        for placeholder, value in personalization["substitutions"].items():
+            filled = filled.replace(placeholder, value)
+        assert filled == message.html
 
 
 def test_a_template_overrides_the_setting_either_way(settings, make_user, event_types):

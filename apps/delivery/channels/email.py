@@ -229,7 +229,7 @@ class EmailChannel:
         content = stored_content(stored) if stored else self.content.get(delivery.notification)
         message = email_message(delivery, content)
         if content[2] and tracking_enabled(stored):
-            return email_tracked(message, content[2], template_id=stored.template_id if stored else None)
+            return email_tracked(message, content, template_id=stored.template_id if stored else None)
         return message
 
     def providers(self) -> list:

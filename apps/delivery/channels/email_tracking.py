@@ -10,7 +10,8 @@ hide it.
 
 The HTML is parsed (Beautiful Soup on the standard library's parser) once per content,
 which every recipient of an event shares, into a layout with placeholders; each
-message then only swaps in its own signed links.
+message then only swaps in its own signed links, and the layout stays one shared
+content for the MIME shortcut (email_mime.py) and SendGrid's substitutions.
 """
 
 from dataclasses import dataclass, replace
@@ -59,15 +60,19 @@ def tracked_layout(html: str) -> TrackedLayout:
     return TrackedLayout(html=str(soup), links=tuple(links))
 
 
-def email_tracked(message: Message, html_content: str, *, template_id: int | None) -> Message:
-    """The message with its HTML tracked (content = the HTML before its unsubscribe link
-    was swapped in), and the links it leads to recorded for the redirect."""
-    layout = tracked_layout(html_content)
+def email_tracked(message: Message, content: tuple[str, str, str], *, template_id: int | None) -> Message:
+    """The message with its HTML tracked (`content` as rendered, with the unsubscribe
+    placeholder), and the links it leads to recorded for the redirect."""
+    subject, text, html = content
+    layout = tracked_layout(html)
     delivery_id = message.delivery_id
-    html = layout.html.replace(UNSUBSCRIBE_PLACEHOLDER, message.extra["unsubscribe_url"])
-    html = html.replace(PIXEL_PLACEHOLDER, open_url(delivery_id=delivery_id))
+    substitutions = {PIXEL_PLACEHOLDER: open_url(delivery_id=delivery_id)}
     for index in range(len(layout.links)):
-        html = html.replace(LINK_PLACEHOLDER.format(index), click_url(delivery_id=delivery_id, index=index))
+        substitutions[LINK_PLACEHOLDER.format(index)] = click_url(delivery_id=delivery_id, index=index)
     tracked_email_record(delivery_id=delivery_id, template_id=template_id, links=list(layout.links))
-    # Each recipient's HTML is now its own: no shared MIME or provider body template.
-    return replace(message, html=html, extra={**message.extra, "template": None})
+    tracked_html = layout.html.replace(UNSUBSCRIBE_PLACEHOLDER, message.extra["unsubscribe_url"])
+    for placeholder, value in substitutions.items():
+        tracked_html = tracked_html.replace(placeholder, value)
+    # The layout is the content its recipients share; each message fills in its own links.
+    extra = {**message.extra, "template": (subject, text, layout.html), "substitutions": substitutions}
+    return replace(message, html=tracked_html, extra=extra)
