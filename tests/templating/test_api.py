@@ -104,3 +104,22 @@ def test_admin_restores_a_version_and_previews(client, make_user):
     page = browser.get(f"/admin/templating/notificationtemplate/{template_id}/preview/")
     assert page.status_code == 200 and b"first Sample" in page.content
     assert browser.get(f"/admin/templating/notificationtemplate/{template_id}/change/").status_code == 200
+
+
+def test_admin_sets_email_tracking_without_a_new_version(client, admin_client):
+    template_id = create(client, body="B").json()["id"]
+    template = NotificationTemplate.objects.get(pk=template_id)
+    change = f"/admin/templating/notificationtemplate/{template_id}/change/"
+    page = admin_client.get(change)
+    assert page.status_code == 200 and "As the EMAIL_TRACKING_ENABLED setting" in page.text
+    # The version inline comes along as the admin's page sends it.
+    versions = {
+        "versions-TOTAL_FORMS": "1",
+        "versions-INITIAL_FORMS": "1",
+        "versions-0-id": template.current_version_id,
+    }
+    for choice, stored in (("True", True), ("False", False), ("", None)):
+        response = admin_client.post(change, {"subject": "S", "body": "B", "email_tracking": choice, **versions})
+        assert response.status_code == 302, response.content
+        template.refresh_from_db()
+        assert template.email_tracking is stored and template.versions.count() == 1
