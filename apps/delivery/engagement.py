@@ -17,11 +17,14 @@ from .services import delivery_history_record
 from .tracking import link_target
 
 
-def tracked_email_record(*, delivery_id: int, template_id: int | None, links: list[str]) -> None:
-    """What a tracked email's links lead to, written before it is sent (again on a
-    resend, whose links replace the earlier ones)."""
+def tracked_emails_record(*, emails: dict[int, dict]) -> None:
+    """What each tracked email's links lead to (delivery id → template_id, links), in
+    one statement for a batch, written before it is sent; a resend's links replace the
+    earlier ones."""
+    if not emails:
+        return
     TrackedEmail.objects.bulk_create(
-        [TrackedEmail(delivery_id=delivery_id, template_id=template_id, links=links)],
+        [TrackedEmail(delivery_id=pk, template_id=e["template_id"], links=e["links"]) for pk, e in emails.items()],
         update_conflicts=True,
         unique_fields=["delivery"],
         update_fields=["template", "links"],

@@ -41,7 +41,10 @@ def rendered(user, event_type):
     loaded = Delivery.objects.select_related("notification__user__profile", "notification__event__event_type").get(
         pk=delivery.pk
     )
-    return delivery, get_channel("email").render(loaded)
+    channel = get_channel("email")
+    message = channel.render(loaded)
+    channel.messages_prepare([message])  # as dispatch does once the batch is rendered
+    return delivery, message
 
 
 def stored(event_type, html=HTML, **fields):

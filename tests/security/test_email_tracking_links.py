@@ -9,7 +9,7 @@ import httpx
 import pytest
 from django.core import signing
 
-from apps.delivery.engagement import tracked_email_record
+from apps.delivery.engagement import tracked_emails_record
 from apps.delivery.models import DeliveryEvent, TrackedEmail
 from apps.delivery.tracking import CLICK_SALT, click_url, open_url
 from apps.delivery.unsubscribe import unsubscribe_url
@@ -34,10 +34,15 @@ def browser():
         yield client
 
 
+def track(delivery, links):
+    """As dispatch records a tracked email's links before sending it."""
+    tracked_emails_record(emails={delivery.pk: {"template_id": None, "links": links}})
+
+
 @pytest.fixture
 def ann_delivery(event_types, make_user):
     delivery = make_delivery(make_user("ann"), event_types["scenario.executed"], "email")
-    tracked_email_record(delivery_id=delivery.pk, template_id=None, links=[SHOP])
+    track(delivery, [SHOP])
     return delivery
 
 
@@ -63,7 +68,7 @@ def test_a_tampered_or_unsigned_click_token_is_404(base, browser, ann_delivery, 
     token = genuine.rstrip("/").rsplit("/", 1)[1]
     payload, stamp, signature = token.split(":")
     other = make_delivery(make_user("bob"), event_types["scenario.executed"], "email")
-    tracked_email_record(delivery_id=other.pk, template_id=None, links=[EVIL])
+    track(other, [EVIL])
     attempts = [
         # The signature altered.
         f"{payload}:{stamp}:{signature[:-4]}AAAA",

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup
 from django.conf import settings
 
-from ..engagement import tracked_email_record
 from ..tracking import TRACKED_SCHEMES, click_url, open_url
 from .base import Message
 from .email_content import UNSUBSCRIBE_PLACEHOLDER
@@ -62,17 +61,22 @@ def tracked_layout(html: str) -> TrackedLayout:
 
 def email_tracked(message: Message, content: tuple[str, str, str], *, template_id: int | None) -> Message:
     """The message with its HTML tracked (`content` as rendered, with the unsubscribe
-    placeholder), and the links it leads to recorded for the redirect."""
+    placeholder). What its links lead to is in extra["tracking"], for the channel to
+    record for the whole batch before it is sent (EmailChannel.messages_prepare)."""
     subject, text, html = content
     layout = tracked_layout(html)
     delivery_id = message.delivery_id
     substitutions = {PIXEL_PLACEHOLDER: open_url(delivery_id=delivery_id)}
     for index in range(len(layout.links)):
         substitutions[LINK_PLACEHOLDER.format(index)] = click_url(delivery_id=delivery_id, index=index)
-    tracked_email_record(delivery_id=delivery_id, template_id=template_id, links=list(layout.links))
     tracked_html = layout.html.replace(UNSUBSCRIBE_PLACEHOLDER, message.extra["unsubscribe_url"])
     for placeholder, value in substitutions.items():
         tracked_html = tracked_html.replace(placeholder, value)
     # The layout is the content its recipients share; each message fills in its own links.
-    extra = {**message.extra, "template": (subject, text, layout.html), "substitutions": substitutions}
+    extra = {
+        **message.extra,
+        "template": (subject, text, layout.html),
+        "substitutions": substitutions,
+        "tracking": {"template_id": template_id, "links": list(layout.links)},
+    }
     return replace(message, html=tracked_html, extra=extra)
