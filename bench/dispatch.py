@@ -8,6 +8,8 @@ Modes, each measured in the same invocation so their ratios hold:
   - the same with each acceptance recorded before the next send (DELIVERY_ACCEPTANCE_WINDOW=1);
   - one connection per batch (no threads);
   - one SMTP connection per message (what connection reuse saves).
+With `--tracking` it measures the default mode with and without email open and click
+tracking instead (printed only; the figures are written up by hand).
 
 With `--channel slack` or `--channel mobile_push` it measures those channels instead:
 each delivery one request, through slack-sdk or firebase-admin, to the local server
@@ -19,6 +21,7 @@ Usage (DATABASE_URL and TEST_REDIS_URL as for the tests; the database is migrate
 the bench's rows are removed afterwards):
     python bench/dispatch.py [--deliveries 10000] [--runs 3]
     python bench/dispatch.py --channel slack --deliveries 2000 --runs 1
+    python bench/dispatch.py --tracking --deliveries 2000
 """
 
 import argparse
@@ -46,7 +49,7 @@ from django.db.models import Max, Min  # noqa: E402
 
 from apps.accounts.models import Device, Profile  # noqa: E402
 from apps.common.channels import Channel  # noqa: E402
-from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus  # noqa: E402
+from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus, TrackedEmail  # noqa: E402
 from apps.events.event_types import event_type_ensure  # noqa: E402
 from apps.events.models import Event, EventType  # noqa: E402
 from apps.notifications.models import UserNotification  # noqa: E402
@@ -60,6 +63,8 @@ from tests.worker import Worker  # noqa: E402
 POSTFIX_DIR = Path("/tmp/postfix-x")
 EVENT_TYPE = "bench.dispatch"
 WORKER_PROCESSES = 2
+# Open and click tracking on; its links point at a host that is never asked.
+TRACKED = {"EMAIL_TRACKING_ENABLED": "true", "PUBLIC_BASE_URL": "https://notify.example.com"}
 
 
 def smtp_sink_binary() -> Path:
@@ -187,6 +192,9 @@ def timed_runs(worker, event_type, size: int, runs: int, *, label: str, unit: st
     cpu_start = worker_cpu_seconds(worker)
     for run in range(runs):
         elapsed = one_run(event_type, size, f"{label} #{run + 1}")
+        tracked = TrackedEmail.objects.filter(delivery__notification__event__event_type=event_type).count()
+        if tracked:
+            print(f"  {label} run {run + 1}: {tracked} emails tracked", flush=True)
         cleanup(event_type)
         seconds.append(elapsed)
         print(f"  {label} run {run + 1}: {elapsed:.2f} s, {size / elapsed:,.0f} {unit}/s", flush=True)
@@ -307,6 +315,7 @@ def main():
     parser.add_argument("--parallel", type=int, default=4, help="SMTP connections per batch in the main mode")
     parser.add_argument("--no-report", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--modes", default="", help="comma-separated positions of the modes to run (default: all)")
+    parser.add_argument("--tracking", action="store_true", help="the default mode with and without email tracking")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -343,6 +352,10 @@ def main():
     ]
     if args.modes:
         modes = [modes[int(i)] for i in args.modes.split(",")]
+    if args.tracking:
+        default_mode, default_env = modes[0]
+        modes = [(default_mode, default_env), (f"{default_mode}, tracked", {**default_env, **TRACKED})]
+        args.no_report = True
     results = []
     load_before = os.getloadavg()[0]
     try:

@@ -3,8 +3,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.common.channels import Channel
+from apps.templating.admin import NotificationTemplateAdmin
+from apps.templating.models import NotificationTemplate
+
 from .chat_urls import apprise_url_masked, apprise_url_validate
 from .models import ChatDestination, Delivery, DeliveryEvent, EarlyProviderEvent, Suppression
+from .selectors import TemplateEngagement, template_engagement
 from .services import deliveries_cancel_by_operator, deliveries_requeue
 from .tasks import requeues_enqueue
 
@@ -141,3 +146,34 @@ class ChatDestinationAdmin(admin.ModelAdmin):
     @admin.display(description="Apprise URL (credentials masked)")
     def service(self, obj):
         return apprise_url_masked(obj.apprise_url)
+
+
+def _rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+class TrackedTemplateAdmin(NotificationTemplateAdmin):
+    """The template's page as templating has it, with the engagement of the emails it
+    sent: templating sits below delivery and cannot read deliveries itself."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "email_engagement") if obj is not None and obj.channel == Channel.EMAIL else fields
+
+    @admin.display(description="Email tracking figures")
+    def email_engagement(self, obj):
+        figures = template_engagement(template_ids=[obj.pk]).get(obj.pk, TemplateEngagement())
+        return format_html(
+            "Sent {} · opened {} ({}) · clicked {} ({}) · {} opens and {} clicks in all",
+            figures.sent,
+            figures.opened,
+            _rate(figures.open_rate),
+            figures.clicked,
+            _rate(figures.click_rate),
+            figures.opens,
+            figures.clicks,
+        )
+
+
+admin.site.unregister(NotificationTemplate)
+admin.site.register(NotificationTemplate, TrackedTemplateAdmin)

@@ -150,6 +150,8 @@ def _send(channel, deliveries, report: Report) -> list[SendResult]:
             messages.append(message)
     if not messages:
         return results
+    if hasattr(channel, "messages_prepare"):
+        channel.messages_prepare(messages)
     if hasattr(channel, "providers"):
         results.extend(_send_with_providers(channel, messages, report))
         return results

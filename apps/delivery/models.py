@@ -91,6 +91,31 @@ class DeliveryEvent(models.Model):
         return f"{self.delivery_id} → {self.status}"
 
 
+class TrackedEmail(models.Model):
+    """What open and click tracking knows of one email: the links it rewrote (a click
+    token names the delivery and an index into `links`, so a redirect can only ever go
+    to a URL that was in this email), the stored template it came from, and how often
+    it was opened and clicked. The first open, and the first click on each link, are
+    also the delivery's history (`opened`, `clicked`); repeats only count here."""
+
+    delivery = models.OneToOneField(Delivery, primary_key=True, on_delete=models.CASCADE, related_name="tracking")
+    # Null for an email from the file templates (or once its template is deleted).
+    template = models.ForeignKey(
+        "templating.NotificationTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    links = models.JSONField(default=list)
+    # Indexes into `links` clicked at least once.
+    clicked_links = models.JSONField(default=list)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"tracking of delivery {self.delivery_id}"
+
+
 class EarlyProviderEvent(models.Model):
     """A provider callback that came before its send was recorded: the provider can
     answer (Twilio's status callbacks, SendGrid's events) before the worker that sent

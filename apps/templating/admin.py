@@ -10,7 +10,7 @@ from .context import sample_context
 from .engines import sources_validate
 from .models import NotificationTemplate, TemplateVersion
 from .render import template_render
-from .services import template_create, template_restore, template_update
+from .services import template_create, template_email_tracking_set, template_restore, template_update
 
 
 class TemplateForm(forms.ModelForm):
@@ -22,7 +22,7 @@ class TemplateForm(forms.ModelForm):
 
     class Meta:
         model = NotificationTemplate
-        fields = ("event_type", "channel", "locale")
+        fields = ("event_type", "channel", "locale", "email_tracking")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,6 +89,8 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
             current = obj.current_version
             if current is None or any(getattr(current, f) != v for f, v in sources.items()):
                 template_update(template=obj, **sources, created_by=request.user.get_username())
+            if "email_tracking" in form.changed_data:
+                template_email_tracking_set(template=obj, email_tracking=form.cleaned_data["email_tracking"])
         else:
             created = template_create(
                 event_type=obj.event_type,
@@ -96,6 +98,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
                 locale=obj.locale,
                 **sources,
                 created_by=request.user.get_username(),
+                email_tracking=form.cleaned_data.get("email_tracking"),
             )
             obj.pk = created.pk
 

@@ -13,7 +13,7 @@ from apps.events.selectors import event_type_list
 
 from .locales import locale_normalize
 from .selectors import template_list, template_version_list
-from .services import template_create, template_delete, template_update
+from .services import template_create, template_delete, template_email_tracking_set, template_update
 
 SOURCE_MAX = 100_000
 
@@ -38,6 +38,7 @@ class TemplateOutput(serializers.Serializer):
     subject = serializers.CharField(source="current_version.subject", allow_null=True)
     body = serializers.CharField(source="current_version.body", allow_null=True)
     html = serializers.CharField(source="current_version.html", allow_null=True)
+    email_tracking = serializers.BooleanField(allow_null=True)
     updated_at = serializers.DateTimeField()
 
 
@@ -60,6 +61,12 @@ class _Sources(serializers.Serializer):
     )
 
 
+_TRACKING = (
+    "Email open and click tracking for this template: true or false, or null to follow the "
+    "service's EMAIL_TRACKING_ENABLED setting (the default)."
+)
+
+
 def _who(request) -> str:
     return str(request.user)
 
@@ -71,6 +78,7 @@ class TemplateListApi(APIView):
         event_type = serializers.SlugRelatedField(slug_field="key", queryset=event_type_list())
         channel = serializers.ChoiceField(choices=Channel.choices)
         locale = serializers.CharField(max_length=16, validators=[validate_locale])
+        email_tracking = serializers.BooleanField(allow_null=True, required=False, default=None, help_text=_TRACKING)
 
     class Filters(serializers.Serializer):
         event_type = serializers.CharField(required=False, max_length=100)
@@ -110,6 +118,8 @@ class TemplateDetailApi(APIView):
         event_type = serializers.CharField(required=False)
         channel = serializers.CharField(required=False)
         locale = serializers.CharField(required=False)
+        # Left out: unchanged.
+        email_tracking = serializers.BooleanField(allow_null=True, required=False, help_text=_TRACKING)
 
         def validate(self, attrs):
             template = self.context["template"]
@@ -134,6 +144,8 @@ class TemplateDetailApi(APIView):
         data.is_valid(raise_exception=True)
         sources = {k: data.validated_data[k] for k in ("subject", "body", "html")}
         template_update(template=template, **sources, created_by=_who(request))
+        if "email_tracking" in data.validated_data:
+            template_email_tracking_set(template=template, email_tracking=data.validated_data["email_tracking"])
         return Response(TemplateDetailOutput(template_list().get(pk=template.pk)).data)
 
     @api_schema(responses={204: None}, errors=(404,))

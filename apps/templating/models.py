@@ -15,6 +15,15 @@ class NotificationTemplate(models.Model):
     current_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Email open and click tracking for what this template sends: None follows the
+    # EMAIL_TRACKING_ENABLED setting, True or False overrides it for this template.
+    email_tracking = models.BooleanField(
+        null=True,
+        blank=True,
+        default=None,
+        choices=[(None, "As the EMAIL_TRACKING_ENABLED setting"), (True, "On"), (False, "Off")],
+        help_text="Email only: rewrite links through a signed redirect and add an open pixel.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -28,6 +28,10 @@ class Rendered:
     text: str
     html: str = ""
     template_version_id: int | None = None
+    # The stored template it came from, and that template's email tracking choice
+    # (None: the EMAIL_TRACKING_ENABLED setting decides).
+    template_id: int | None = None
+    email_tracking: bool | None = None
     fallback_reason: str | None = None
 
 
@@ -46,8 +50,9 @@ def _stored_template(event_type_key: str, channel: str, locale: str | None):
     return next((rows[c] for c in candidates if c in rows), None)
 
 
-def _render_stored(version, context: dict) -> Rendered:
+def _render_stored(template, context: dict) -> Rendered:
     """The three fields share one budget (time and size): over it, BudgetExceeded."""
+    version = template.current_version
 
     def render(field):
         source = getattr(version, field)
@@ -61,6 +66,8 @@ def _render_stored(version, context: dict) -> Rendered:
             text=render("body").strip(),
             html=render("html").strip(),
             template_version_id=version.pk,
+            template_id=template.pk,
+            email_tracking=template.email_tracking,
         )
 
 
@@ -92,7 +99,7 @@ def template_render(*, event_type, channel: str, locale: str | None, context: di
     stored = _stored_template(key, channel, locale)
     if stored is not None:
         try:
-            return _render_stored(stored.current_version, context)
+            return _render_stored(stored, context)
         except Exception as exc:  # any failure of a stored template falls back, never loses the message
             logger.exception("template %s v%s failed; using the file default", stored, stored.current_version.number)
             reasons.append(f"template {stored.pk} v{stored.current_version.number} failed: {type(exc).__name__}: {exc}")

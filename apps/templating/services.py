@@ -28,13 +28,21 @@ def _version_add(*, template, subject, body, html, created_by, restored_from=Non
 
 
 def template_create(
-    *, event_type, channel: str, locale: str, subject: str, body: str, html: str = "", created_by: str = ""
+    *,
+    event_type,
+    channel: str,
+    locale: str,
+    subject: str,
+    body: str,
+    html: str = "",
+    created_by: str = "",
+    email_tracking: bool | None = None,
 ) -> NotificationTemplate:
     sources_validate(subject=subject, body=body, html=html)
     try:
         with transaction.atomic():
             template = NotificationTemplate.objects.create(
-                event_type=event_type, channel=channel, locale=locale_normalize(locale)
+                event_type=event_type, channel=channel, locale=locale_normalize(locale), email_tracking=email_tracking
             )
             _version_add(template=template, subject=subject, body=body, html=html, created_by=created_by)
     except IntegrityError as exc:
@@ -62,6 +70,13 @@ def template_restore(*, version: TemplateVersion, created_by: str = "") -> Templ
         created_by=created_by,
         restored_from=version,
     )
+
+
+def template_email_tracking_set(*, template, email_tracking: bool | None) -> None:
+    """Turn email tracking on or off for this template, or back to the setting (None).
+    Not content: no version is added."""
+    template.email_tracking = email_tracking
+    template.save(update_fields=["email_tracking", "updated_at"])
 
 
 def template_delete(*, template) -> None:

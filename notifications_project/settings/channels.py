@@ -27,6 +27,9 @@ EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=500)
 # The domain of each email's Message-ID, <delivery-{id}@domain>: stable across resends so
 # receivers can de-duplicate; one per installation. Empty: DEFAULT_FROM_EMAIL's domain.
 EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="")
+# Open and click tracking of email (a pixel, links through a signed redirect): off unless
+# turned on here or on a stored template (its own choice wins). Links point at PUBLIC_BASE_URL.
+EMAIL_TRACKING_ENABLED = env.bool("EMAIL_TRACKING_ENABLED", default=False)
 SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")

@@ -70,3 +70,14 @@ def test_a_body_the_encoder_would_wrap_is_not_templated():
     [wire] = wire_emails([message_for(4, "cy@example.com", content)])
     text = body(parsed(wire), "plain")
     assert text.endswith("token-4/") and "placeholder" not in text
+
+
+def test_a_line_the_links_push_past_the_limit_is_built_in_full():
+    """Within the limit with the placeholder, over it with the link swapped in."""
+    line = "x" * (998 - len(UNSUBSCRIBE_PLACEHOLDER) - 2) + UNSUBSCRIBE_PLACEHOLDER
+    content = ("Subject", line, "")
+    assert MimeTemplate(content).usable
+    [wire] = wire_emails([message_for(5, "di@example.com", content)])
+    assert max(map(len, wire.data.split(b"\r\n"))) <= 998
+    text = body(parsed(wire), "plain")
+    assert text.endswith("token-5/") and "placeholder" not in text

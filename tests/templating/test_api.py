@@ -61,6 +61,19 @@ def test_bad_input_is_refused_and_identity_cannot_change(client):
     assert client.put(f"{URL}999999/", {"body": "x"}, format="json").status_code == 404
 
 
+def test_email_tracking_is_set_per_template_and_left_as_is_when_a_put_omits_it(client):
+    template = create(client).json()
+    assert template["email_tracking"] is None  # follows the setting
+    url = f"{URL}{template['id']}/"
+    assert client.put(url, {"body": "B", "email_tracking": True}, format="json").json()["email_tracking"] is True
+    assert client.put(url, {"body": "B2"}, format="json").json()["email_tracking"] is True
+    assert client.put(url, {"body": "B3", "email_tracking": None}, format="json").json()["email_tracking"] is None
+    assert create(client, locale="de", email_tracking=False).json()["email_tracking"] is False
+    response = create(client, locale="fr", email_tracking="sometimes")
+    assert response.status_code == 400 and "email_tracking" in response.json()["error"]["details"]
+    assert NotificationTemplate.objects.get(pk=template["id"]).email_tracking is None
+
+
 def test_the_scope_is_required(api_key_client, event_types):
     assert create(api_key_client(["events:write"])).status_code == 403
     reader = api_key_client(["read"])
@@ -91,3 +104,22 @@ def test_admin_restores_a_version_and_previews(client, make_user):
     page = browser.get(f"/admin/templating/notificationtemplate/{template_id}/preview/")
     assert page.status_code == 200 and b"first Sample" in page.content
     assert browser.get(f"/admin/templating/notificationtemplate/{template_id}/change/").status_code == 200
+
+
+def test_admin_sets_email_tracking_without_a_new_version(client, admin_client):
+    template_id = create(client, body="B").json()["id"]
+    template = NotificationTemplate.objects.get(pk=template_id)
+    change = f"/admin/templating/notificationtemplate/{template_id}/change/"
+    page = admin_client.get(change)
+    assert page.status_code == 200 and "As the EMAIL_TRACKING_ENABLED setting" in page.text
+    # The version inline comes along as the admin's page sends it.
+    versions = {
+        "versions-TOTAL_FORMS": "1",
+        "versions-INITIAL_FORMS": "1",
+        "versions-0-id": template.current_version_id,
+    }
+    for choice, stored in (("True", True), ("False", False), ("", None)):
+        response = admin_client.post(change, {"subject": "S", "body": "B", "email_tracking": choice, **versions})
+        assert response.status_code == 302, response.content
+        template.refresh_from_db()
+        assert template.email_tracking is stored and template.versions.count() == 1

@@ -109,6 +109,9 @@ class DeliveryChannel(Protocol):
 
     # Optional: `narrow_queryset(queryset) -> queryset` loads only what `render` reads
     # (a batch instantiates every row; fewer columns and models cost less).
+    # Optional: `messages_prepare(messages)`, called once a batch is rendered and before
+    # any of it is sent, for what the batch needs written first in one statement
+    # (email: the links of tracked emails).
     # Optional: `providers() -> list[Provider]`, in order of preference. A channel that
     # has it is sent through the first provider whose circuit lets it, within that
     # provider's shared rate limit (see dispatch.py); one without it is sent directly.

@@ -19,10 +19,12 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.module_loading import import_string
 
+from ..engagement import tracked_emails_record
 from ..rendering import stored_template_render
 from .base import BATCH_STOPS, Message, Outcome, Report, SendResult, no_report
 from .email_content import ContentCache, email_address, email_message, stored_content
 from .email_mime import WireEmail, django_email, wire_emails
+from .email_tracking import email_tracked, tracking_enabled
 from .registry import register
 
 # After this many connection failures in a row a share gives up: the server is down,
@@ -225,9 +227,16 @@ class EmailChannel:
         if "@" not in email_address(delivery.notification):
             return None
         stored = stored_template_render(delivery)
-        if stored:
-            return email_message(delivery, stored_content(stored))
-        return email_message(delivery, self.content.get(delivery.notification))
+        content = stored_content(stored) if stored else self.content.get(delivery.notification)
+        message = email_message(delivery, content)
+        if content[2] and tracking_enabled(stored):
+            return email_tracked(message, content, template_id=stored.template_id if stored else None)
+        return message
+
+    def messages_prepare(self, messages: list[Message]) -> None:
+        """Record the links of the batch's tracked emails, in one statement, before any
+        is sent: a click can come as soon as one arrives."""
+        tracked_emails_record(emails={m.delivery_id: m.extra["tracking"] for m in messages if "tracking" in m.extra})
 
     def providers(self) -> list:
         from .email_sendgrid import SendGridProvider, sendgrid_configured

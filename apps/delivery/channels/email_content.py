@@ -78,6 +78,12 @@ def stored_content(rendered) -> tuple[str, str, str]:
     return rendered.subject, rendered.text + footer, html
 
 
+def message_substitutions(message: Message) -> dict[str, str]:
+    """Placeholder → this message's value, for a provider or a MIME template that sends
+    one content to many: the unsubscribe link, and the tracked links when tracked."""
+    return {UNSUBSCRIBE_PLACEHOLDER: message.extra.get("unsubscribe_url", ""), **message.extra.get("substitutions", {})}
+
+
 def email_address(notification) -> str:
     """Where the email goes: the address it was sent to, or the person's email."""
     if notification.user_id is None:
@@ -103,6 +109,7 @@ def email_message(delivery, content: tuple[str, str, str]) -> Message:
         html=html.replace(UNSUBSCRIBE_PLACEHOLDER, link),
         url=link_or_empty(notification.url),
         headers=unsubscribe_headers(link),
-        # The unrendered form lets a provider send one body for many recipients.
+        # The unrendered form lets a provider send one body for many recipients
+        # (message_substitutions gives each its own values).
         extra={"template": content, "unsubscribe_url": link},
     )

@@ -17,10 +17,12 @@ from django.core.mail.utils import DNS_NAME
 
 from ..unsubscribe import unsubscribe_headers
 from .base import Message
-from .email_content import UNSUBSCRIBE_PLACEHOLDER
+from .email_content import UNSUBSCRIBE_PLACEHOLDER, message_substitutions
 
 TO_PLACEHOLDER = "recipient@placeholder.invalid"
 MESSAGE_ID_PLACEHOLDER = "<message-id@placeholder.invalid>"
+# RFC 5322's limit on a line, CRLF aside (what Django's own build checks for).
+MAX_LINE_BYTES = 998
 
 
 @dataclass
@@ -73,32 +75,40 @@ def full_email(message: Message) -> WireEmail:
 
 class MimeTemplate:
     """One content's message with placeholders, or `usable` False when the encoded
-    bytes do not hold the bodies verbatim and each placeholder exactly where expected."""
+    bytes do not hold the bodies verbatim and each placeholder exactly where expected.
+    `placeholders` are the per-message values of the bodies (message_substitutions)."""
 
-    def __init__(self, content: tuple[str, str, str]):
+    def __init__(self, content: tuple[str, str, str], placeholders: tuple[str, ...] = (UNSUBSCRIBE_PLACEHOLDER,)):
         subject, text, html = content
         headers = {**unsubscribe_headers(UNSUBSCRIBE_PLACEHOLDER), "Message-ID": MESSAGE_ID_PLACEHOLDER}
         email = _build(subject, text, html, TO_PLACEHOLDER, headers)
         self.data = email.message().as_bytes(linesep="\r\n")
         self.from_address = sanitize_address(email.from_email, email.encoding or settings.DEFAULT_CHARSET)
-        links = 1 + text.count(UNSUBSCRIBE_PLACEHOLDER) + html.count(UNSUBSCRIBE_PLACEHOLDER)
+        self.placeholders = placeholders
+        # Where each is expected: the bodies, and the unsubscribe link in its header too.
+        expected = {p: text.count(p) + html.count(p) + (p == UNSUBSCRIBE_PLACEHOLDER) for p in placeholders}
         # Bodies sent as they are (8bit), not quoted-printable or base64, where a
         # swapped-in link would break the encoding.
         verbatim = all(body.replace("\n", "\r\n").encode() in self.data for body in (text, html) if body)
         self.usable = (
             verbatim
+            and UNSUBSCRIBE_PLACEHOLDER in placeholders
             and self.data.count(TO_PLACEHOLDER.encode()) == 1
             and self.data.count(MESSAGE_ID_PLACEHOLDER.encode()) == 1
-            and self.data.count(UNSUBSCRIBE_PLACEHOLDER.encode()) == links
+            and all(self.data.count(p.encode()) == n for p, n in expected.items())
         )
 
     def fill(self, message: Message) -> WireEmail:
         message_id = delivery_message_id(message.delivery_id)
-        data = (
-            self.data.replace(TO_PLACEHOLDER.encode(), message.to.encode())
-            .replace(MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())
-            .replace(UNSUBSCRIBE_PLACEHOLDER.encode(), message.extra["unsubscribe_url"].encode())
+        data = self.data.replace(TO_PLACEHOLDER.encode(), message.to.encode()).replace(
+            MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode()
         )
+        for placeholder, value in message_substitutions(message).items():
+            data = data.replace(placeholder.encode(), value.encode())
+        # An 8bit line must stay within SMTP's limit once the links are in: else the
+        # full build, which encodes such a body.
+        if max(map(len, data.split(b"\r\n"))) > MAX_LINE_BYTES:
+            return full_email(message)
         return WireEmail(message, self.from_address, message.to, data, message_id)
 
 
@@ -107,12 +117,13 @@ def wire_emails(messages: list[Message]) -> list[WireEmail]:
     wire = []
     for message in messages:
         content = message.extra.get("template")
-        link = message.extra.get("unsubscribe_url", "")
-        if content is None or not (message.to.isascii() and link.isascii()):
+        values = message_substitutions(message)
+        if content is None or not (message.to.isascii() and all(v.isascii() for v in values.values())):
             wire.append(full_email(message))
             continue
-        template = templates.get(content)
+        key = (content, tuple(values))
+        template = templates.get(key)
         if template is None:
-            template = templates[content] = MimeTemplate(content)
+            template = templates[key] = MimeTemplate(content, tuple(values))
         wire.append(template.fill(message) if template.usable else full_email(message))
     return wire

@@ -2,7 +2,7 @@
 
 One request carries up to 1000 personalizations that share a body: recipients of one
 event share the rendered content, and each personalization substitutes its own
-unsubscribe link and carries its delivery id as a custom arg, which SendGrid echoes in
+unsubscribe link (and tracked links) and carries its delivery id as a custom arg, which SendGrid echoes in
 every event-webhook record (its sg_message_id only starts with the X-Message-Id).
 """
 
@@ -14,7 +14,7 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from .base import Message, Outcome, Report, SendResult, no_report
-from .email_content import UNSUBSCRIBE_PLACEHOLDER
+from .email_content import message_substitutions
 
 MAX_PERSONALIZATIONS = 1000
 
@@ -70,7 +70,7 @@ class SendGridProvider:
                 {
                     "to": [{"email": m.to}],
                     "headers": m.headers,
-                    "substitutions": {UNSUBSCRIBE_PLACEHOLDER: m.extra["unsubscribe_url"]},
+                    "substitutions": message_substitutions(m),
                     "custom_args": {"delivery_id": str(m.delivery_id)},
                 }
                 for m in messages
