@@ -66,6 +66,7 @@ class Worker:
             "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
             "DATABASE_URL": test_database_url(),
             "TEST_REDIS_URL": settings.REDIS_URL,
+            "TEST_BROKER_URL": settings.CELERY_BROKER_URL,
             **self.env,
         }
         self.log_path.parent.mkdir(exist_ok=True)

@@ -1,5 +1,6 @@
-"""Celery hooks: the correlation id travels in each task message's headers, and the
-worker logs through the project's JSON logging instead of Celery's own set-up."""
+"""Celery hooks: the correlation id travels in each task message's headers, the worker
+logs through the project's JSON logging instead of Celery's own set-up, and on RabbitMQ
+a starting worker declares the task queues."""
 
 import contextlib
 import logging.config
@@ -7,8 +8,10 @@ import logging.config
 from celery import signals
 from django.conf import settings
 
-from . import metrics
+from . import broker, metrics
 from .correlation import correlation_id_get, correlation_id_new, correlation_id_reset, correlation_id_set
+
+logger = logging.getLogger(__name__)
 
 # Not "correlation_id": Celery already uses that name for the task id.
 HEADER = "x_request_id"
@@ -49,3 +52,15 @@ def leave_correlation_id(task_id=None, **kwargs):
 @signals.task_retry.connect(dispatch_uid="ops.task_retry_metric")
 def count_retry(sender=None, **kwargs):
     metrics.TASK_RETRIES.labels(task=getattr(sender, "name", "unknown")).inc()
+
+
+@signals.worker_init.connect(dispatch_uid="ops.declare_task_queues")
+def declare_task_queues(sender=None, **kwargs):
+    """RabbitMQ: every task queue exists, as a quorum queue, before the worker consumes
+    (broker.declare_task_queues says why all of them). A broker down now is no reason
+    not to start: the worker waits for it, and declares what it consumes itself."""
+    if broker.is_rabbitmq(settings.CELERY_BROKER_URL):
+        try:
+            broker.declare_task_queues(sender.app)
+        except broker.BROKER_ERRORS:
+            logger.warning("broker: task queues not declared at worker start", exc_info=True)

@@ -1,15 +1,19 @@
-"""Chaos tests run on servers of their own: a private PostgreSQL cluster and a private
-redis-server, started by the fixtures below, so that they can be restarted, stopped and
-emptied without touching the shared ones.
+"""Chaos tests run on servers of their own: a private PostgreSQL cluster, a private
+redis-server and, for the tests on RabbitMQ, a private RabbitMQ node, started by the
+fixtures below, so that they can be restarted, stopped and emptied without touching the
+shared ones.
 
 They run in a pytest invocation of their own (`make chaos`): pytest-django's test
 database is created on the private cluster (django_db_modify_db_settings below points
 the `default` database there), the tests' Celery app publishes to the private Redis,
-and tests/worker.py hands both to every worker it starts. In a mixed run (plain
+and tests/worker.py hands both to every worker it starts. A test that takes
+`rabbitmq_broker` publishes to a fresh vhost of the private RabbitMQ node instead, for
+its own duration (Redis stays the cache and the limits). In a mixed run (plain
 `pytest`), they are skipped.
 """
 
 import shutil
+import uuid
 
 import pytest
 import redis
@@ -17,8 +21,9 @@ from django.conf import settings
 from django.db import connections
 
 from notifications_project.celery import app
+from notifications_project.queues import is_rabbitmq, task_queues
 
-from .servers import PrivatePostgres, PrivateRedis, private_workdir
+from .servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, private_workdir
 
 CHAOS_DB_NAME = "notifications_chaos"
 
@@ -34,6 +39,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def clean_redis():
     """The shared test Redis is not used here: each test empties the private one (broker)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_broker():
+    """Nor the shared test broker: each test empties its private one."""
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +86,25 @@ def django_db_modify_db_settings(private_pg, private_redis):
     connections["default"].close()
     del connections["default"]  # a wrapper built from the old settings would keep its engine
     url = private_redis.url(0)
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
-    app.conf.broker_url = url
+    settings.REDIS_URL = url
+    broker_use(url)
     assert f":{private_redis.port}/" in app.connection_for_write().as_uri(), "broker not redirected"
+
+
+def broker_use(url: str) -> None:
+    """The tests' settings and Celery app publish to `url`, with the queues and transport
+    options that broker's kind is given in the settings (quorum queues and publisher
+    confirms on RabbitMQ); workers started afterwards get it as TEST_BROKER_URL."""
+    rabbitmq = is_rabbitmq(url)
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_TASK_QUEUES = task_queues(rabbitmq=rabbitmq)
+    options = {"confirm_publish": True} if rabbitmq else settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    app.conf.update(broker_url=url, task_queues=settings.CELERY_TASK_QUEUES, broker_transport_options=options)
+    # What the app built from the old broker: its queue map, router and producer pool.
+    app.__dict__.pop("amqp", None)
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
 
 
 @pytest.fixture
@@ -86,3 +112,33 @@ def broker(private_redis):
     """The private Redis, emptied for the test."""
     redis.Redis.from_url(private_redis.url(0)).flushdb()
     return private_redis
+
+
+@pytest.fixture(scope="session")
+def private_rabbitmq(chaos_workdir):
+    server = PrivateRabbitMQ(chaos_workdir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rabbitmq_broker(broker, private_rabbitmq):
+    """The broker for this test is a fresh vhost of the private RabbitMQ node (the
+    private Redis, emptied, stays the cache and the limits); the private Redis again
+    afterwards."""
+    vhost = f"chaos-{uuid.uuid4().hex[:8]}"
+    private_rabbitmq.ctl("add_vhost", vhost)
+    private_rabbitmq.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    broker_use(private_rabbitmq.url(vhost))
+    private_rabbitmq.vhost = vhost
+    try:
+        yield private_rabbitmq
+    finally:
+        broker_use(broker.url(0))
+        private_rabbitmq.ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def any_broker(request):
+    """Each broker in turn: the private Redis, then the private RabbitMQ node."""
+    return request.getfixturevalue("broker" if request.param == "redis" else "rabbitmq_broker")
