@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import connections
 
 from notifications_project.celery import app
-from notifications_project.queues import is_rabbitmq, task_queues
 
+from .helpers import broker_use
 from .servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, private_workdir
 
 CHAOS_DB_NAME = "notifications_chaos"
@@ -89,22 +89,6 @@ def django_db_modify_db_settings(private_pg, private_redis):
     settings.REDIS_URL = url
     broker_use(url)
     assert f":{private_redis.port}/" in app.connection_for_write().as_uri(), "broker not redirected"
-
-
-def broker_use(url: str) -> None:
-    """The tests' settings and Celery app publish to `url`, with the queues and transport
-    options that broker's kind is given in the settings (quorum queues and publisher
-    confirms on RabbitMQ); workers started afterwards get it as TEST_BROKER_URL."""
-    rabbitmq = is_rabbitmq(url)
-    settings.CELERY_BROKER_URL = url
-    settings.CELERY_TASK_QUEUES = task_queues(rabbitmq=rabbitmq)
-    options = {"confirm_publish": True} if rabbitmq else settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    app.conf.update(broker_url=url, task_queues=settings.CELERY_TASK_QUEUES, broker_transport_options=options)
-    # What the app built from the old broker: its queue map, router and producer pool.
-    app.__dict__.pop("amqp", None)
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
 
 
 @pytest.fixture

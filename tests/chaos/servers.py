@@ -176,6 +176,7 @@ class PrivateRabbitMQ:
             start_new_session=True,
         )
         _wait_port(self.port, timeout)
+        self.ctl("await_startup")  # the port opens before the vhosts and queues are back
         return self
 
     def ctl(self, *args: str) -> str:

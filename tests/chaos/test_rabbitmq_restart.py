@@ -12,7 +12,7 @@ from apps.ops import broker
 from notifications_project.celery import app
 
 from ..worker import Worker, stop_all_workers, wait_until
-from .helpers import make_audience, run_id, sent_twice
+from .helpers import broker_connections_reset, make_audience, run_id, sent_twice
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ def test_queued_fan_outs_survive_a_node_restart(rabbitmq_broker, event_types):
     assert broker.queue_depths(["fanout"]) == {"fanout": EVENTS}
 
     node.restart()
+    broker_connections_reset()
     assert broker.queue_depths(["fanout"]) == {"fanout": EVENTS}, "queued messages lost in the restart"
 
     worker = Worker(f"after-restart-{run_id()}", queues="fanout,log,in_app", concurrency=2).start()
