@@ -2,9 +2,10 @@
 how many messages wait in each queue and how many workers hold unacknowledged; and, on
 RabbitMQ, the declaration of every task queue when a worker starts.
 
-Each reading opens its own short connection with a two-second timeout: a scrape, a
-health check or the dashboard must answer quickly even when the broker does not. A
-failure raises one of BROKER_ERRORS."""
+Every reading waits two seconds at most (on RabbitMQ over a short connection of its
+own, on Redis with the shared client of its purpose): a scrape, a health check or the
+dashboard must answer quickly even when the broker does not. A failure raises one of
+BROKER_ERRORS."""
 
 import logging
 
