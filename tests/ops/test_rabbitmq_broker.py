@@ -9,6 +9,7 @@ import pytest
 from kombu import Exchange, Producer, Queue
 from prometheus_client.parser import text_string_to_metric_families
 
+from apps.dashboard.providers import queue_depth_by_queue
 from apps.ops import broker
 from notifications_project.celery import app
 
@@ -91,7 +92,7 @@ def test_a_countdown_waits_in_the_broker_then_reaches_its_queue(celery_worker, c
     channel.queue_purge(queue)
 
 
-def test_queue_depth_gauges_read_rabbitmq(client, settings, channel):
+def test_queue_depth_gauges_and_the_dashboard_read_rabbitmq(client, settings, channel):
     probe = Queue(PROBE, Exchange(PROBE, type="topic"), routing_key=PROBE, queue_arguments={"x-queue-type": "quorum"})
     probe.bind(channel).declare()
     channel.queue_purge(PROBE)
@@ -101,10 +102,12 @@ def test_queue_depth_gauges_read_rabbitmq(client, settings, channel):
         for n in range(3):
             producer.publish({"n": n})
         found = scrape(client)
+        dashboard = queue_depth_by_queue()
     finally:
         channel.queue_delete(PROBE)
     assert found[("celery_queue_length", (("queue", PROBE),))] == 3
     assert found[("celery_queue_length", (("queue", "ops-never-declared"),))] == 0
+    assert dashboard[PROBE] == 3 and dashboard["ops-never-declared"] == 0  # the admin dashboard's reading
     assert ("celery_queue_length", (("queue", "fanout"),)) in found
     assert found[("notifications_scrape_error", (("source", "broker"),))] == 0
     # AMQP does not tell a client how many messages workers hold: no gauge rather than a wrong one.
