@@ -97,6 +97,13 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        try:
+            return self._await_ping(timeout)
+        except BaseException:
+            self.kill()  # not left running when the test fails here (a ping that raised)
+            raise
+
+    def _await_ping(self, timeout: float) -> "Worker":
         deadline = time.monotonic() + timeout
         hostname = self.name.replace("%h", os.uname().nodename)
         while time.monotonic() < deadline:
