@@ -40,12 +40,19 @@ run: $(RUNTIME)
 	  python scripts/wait_ready.py & \
 	  exec honcho start
 
+# Everything on Redis as the broker, then the tests marked both_brokers (the real-worker
+# end-to-end, priority and retry ones, and RabbitMQ's own) again with RabbitMQ as the
+# broker, on the vhost of TEST_RABBITMQ_URL, whose task queues they empty.
+TEST_RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672//
+
 test: $(DEV)
 	@REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) scripts/check_redis.py
+	@$(PY) scripts/check_broker.py $(TEST_RABBITMQ_URL)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	TEST_BROKER_URL=$(TEST_RABBITMQ_URL) $(PY) -m pytest -m both_brokers $(PYTEST_ARGS)
 
-# Kills and restarts real processes on a private PostgreSQL and Redis the tests start
-# themselves (tests/chaos/conftest.py); about 7 minutes.
+# Kills and restarts real processes on a private PostgreSQL, Redis and RabbitMQ node the
+# tests start themselves (tests/chaos/conftest.py); about 10 minutes.
 chaos: $(DEV)
 	$(PY) -m pytest tests/chaos -m chaos --create-db -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -4,17 +4,23 @@ docker-compose.yml cannot disagree.
 
     python -m notifications_project.queues <group>
 
-prints the group's queues as one comma-separated `-Q` list, highest priority first: a
-worker polls its queues in the listed order (the broker's queue_order_strategy is
-`priority`), so within one worker critical work is taken before high, normal and low.
+prints the group's queues as one comma-separated `-Q` list, highest priority first.
 
-Pure Python, no Django: the settings import it, and the command runs before any
-process has set Django up.
+On Redis, a worker polls its queues in the listed order (the transport's
+queue_order_strategy is `priority`); RabbitMQ pushes from every queue a worker consumes
+at once. Either way the urgent group's own workers are what guarantees that critical
+and high work never waits behind the rest.
+
+No Django: the settings import it, and the command runs before any process has set
+Django up.
 """
 
 import argparse
 import sys
 from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from kombu import Exchange, Queue
 
 from apps.common.priorities import NORMAL, PRIORITIES, URGENT, priority_queues
 
@@ -54,6 +60,27 @@ def declared_queues() -> list[str]:
     """Every queue there is (settings.CELERY_TASK_QUEUES), the plain ones first."""
     others = [priority for priority in PRIORITIES if priority != NORMAL]
     return [DEFAULT, FANOUT, MAINTENANCE, *CHANNELS, INTEGRATIONS, *priority_queues(PRIORITISED_KINDS, others)]
+
+
+# RabbitMQ: every queue is a quorum queue (replicated, kept on disk: it survives a
+# node's restart), bound by its own name to one topic exchange, because Celery's native
+# delayed delivery, which quorum queues need for countdowns (retries), routes only
+# through exchanges that are not direct. Quorum queues have no per-message priority:
+# the priorities are separate queues anyway.
+TASK_EXCHANGE = Exchange("notifications", type="topic")
+QUORUM = {"x-queue-type": "quorum"}
+
+
+def is_rabbitmq(broker_url: str) -> bool:
+    """amqp:// is RabbitMQ; anything else the service runs on is Redis."""
+    return urlsplit(broker_url).scheme in {"amqp", "amqps", "pyamqp"}
+
+
+def task_queues(*, rabbitmq: bool) -> list[Queue]:
+    """settings.CELERY_TASK_QUEUES: the declared queues as the broker's kind needs them."""
+    if rabbitmq:
+        return [Queue(name, TASK_EXCHANGE, routing_key=name, queue_arguments=QUORUM) for name in declared_queues()]
+    return [Queue(name) for name in declared_queues()]
 
 
 def worker_queues(group: str) -> list[str]:

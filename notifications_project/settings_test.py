@@ -1,10 +1,14 @@
-"""Test settings: the real settings, pointed at a Redis database of the tests' own."""
+"""Test settings: the real settings, pointed at a Redis database (and a broker) of the
+tests' own."""
 
 import os
 
 os.environ.setdefault("DEBUG", "true")
 # Always a database of its own: tests flush it.
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+# The broker: that Redis database, or the RabbitMQ of TEST_BROKER_URL (amqp://…/vhost),
+# which `make test` runs the real-worker tests on as well. The tests purge its queues.
+os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL") or os.environ["REDIS_URL"]
 os.environ.setdefault("CONN_MAX_AGE", "0")
 
 from .settings import *  # noqa: E402,F403

@@ -13,6 +13,7 @@ from apps.events.event_types import event_type_ensure
 from apps.scenarios.event_types import SCENARIO_EVENT_TYPES
 from apps.subscriptions.models import Subscription
 
+from .broker import on_rabbitmq, purge_task_queues
 from .sinks import SmtpSink
 from .worker import ALL_QUEUES, Worker
 
@@ -27,6 +28,21 @@ SESSION_QUEUES = ",".join(q for q in ALL_QUEUES.split(",") if q not in PROVIDER_
 def clean_redis():
     """Tests own their Redis database: start from nothing."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_broker(clean_redis):
+    """On RabbitMQ (TEST_BROKER_URL), the task queues of the tests' vhost start empty too;
+    on Redis, clean_redis has emptied them."""
+    if on_rabbitmq():
+        purge_task_queues()
+
+
+@pytest.fixture
+def rabbitmq():
+    """For a test of RabbitMQ itself: it runs in `make test`'s RabbitMQ pass only."""
+    if not on_rabbitmq():
+        pytest.skip("RabbitMQ only: make test runs it with TEST_BROKER_URL=amqp://…")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -26,12 +26,14 @@ def test_database_url() -> str:
 
 
 def child_env(extra: dict) -> dict:
-    """The environment of a Celery process started by a test: the test database and Redis."""
+    """The environment of a Celery process started by a test: the test database, Redis
+    and the broker."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
         "DATABASE_URL": test_database_url(),
         "TEST_REDIS_URL": settings.REDIS_URL,
+        "TEST_BROKER_URL": settings.CELERY_BROKER_URL,
         **extra,
     }
 
@@ -101,6 +103,13 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        try:
+            return self._await_ping(timeout)
+        except BaseException:
+            self.kill()  # not left running when the test fails here (a ping that raised)
+            raise
+
+    def _await_ping(self, timeout: float) -> "Worker":
         deadline = time.monotonic() + timeout
         hostname = self.name.replace("%h", os.uname().nodename)
         while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
-"""What the delivery dashboard reads from Redis: each provider's circuit breaker and
-rate-limit headroom, and the depth of each Celery queue. Read only: looking spends no
-tokens and takes no probe lease. An unreachable Redis gives None, never an error page."""
+"""What the delivery dashboard reads: each provider's circuit breaker and rate-limit
+headroom (Redis), and the depth of each Celery queue (the broker, Redis or RabbitMQ).
+Read only: looking spends no tokens and takes no probe lease. An unreachable Redis or
+broker gives None, never an error page."""
 
 import logging
 from dataclasses import dataclass
@@ -8,11 +9,10 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from apps.common.redis_clients import redis_client
 from apps.delivery.channels.registry import provider_names
 from apps.delivery.resilience.circuit import provider_circuit
 from apps.delivery.resilience.ratelimit import provider_bucket
-from apps.ops.collectors import queue_depths
+from apps.ops import broker
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,7 @@ def queue_depth_by_queue() -> dict[str, int] | None:
     """Messages waiting per Celery queue (the metrics collector's reading of the
     broker), or None when the broker cannot be read within two seconds."""
     try:
-        client = redis_client("metrics", url=settings.CELERY_BROKER_URL, socket_timeout=2)
-        return queue_depths(client, [queue.name for queue in settings.CELERY_TASK_QUEUES])
-    except redis.RedisError:
+        return broker.queue_depths([queue.name for queue in settings.CELERY_TASK_QUEUES])
+    except broker.BROKER_ERRORS:
         logger.warning("dashboard: broker unreachable for queue depth", exc_info=True)
         return None

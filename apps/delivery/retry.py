@@ -2,6 +2,7 @@
 to wait after a failed one, and how long a countdown may be. Dispatch, the recovery of
 orphans and the sweeper all ask here."""
 
+import math
 import random
 
 from django.conf import settings
@@ -43,7 +44,9 @@ def retry_countdown(*, attempts: int, at_least: float = 0.0) -> float:
 
 
 def capped_countdown(seconds: float | None) -> float | None:
-    """Countdowns stay below the broker's visibility timeout (long ETAs get redelivered)."""
+    """Countdowns stay below the broker's visibility timeout (long ETAs get redelivered),
+    in whole seconds, rounded up: on RabbitMQ a countdown waits in the broker (Celery's
+    native delayed delivery), which counts whole seconds and refuses one under a second."""
     if not seconds or seconds <= 0:
         return None
-    return min(float(seconds), settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS)
+    return float(math.ceil(min(float(seconds), settings.DELIVERY_RETRY_BACKOFF_MAX_SECONDS)))

@@ -1,6 +1,7 @@
 """Celery hooks: the correlation id and the time of publishing travel in each task
 message's headers, the worker logs through the project's JSON logging instead of
-Celery's own set-up, and each beat job's success is recorded (its heartbeat)."""
+Celery's own set-up, each beat job's success is recorded (its heartbeat), and on
+RabbitMQ a starting worker declares the task queues."""
 
 import contextlib
 import logging.config
@@ -9,16 +10,15 @@ import time
 from celery import signals
 from django.conf import settings
 
-from . import metrics
+from . import broker, metrics
 from .correlation import correlation_id_get, correlation_id_new, correlation_id_reset, correlation_id_set
 from .heartbeats import heartbeat_record, periodic_task_names
 
+logger = logging.getLogger(__name__)
+
 # Not "correlation_id": Celery already uses that name for the task id.
 HEADER = "x_request_id"
-# Unix seconds at publishing: how long the oldest message of a queue has waited
-# (collectors.queue_oldest_ages), which Celery's messages do not say otherwise.
-PUBLISHED_AT_HEADER = "x_published_at"
-logger = logging.getLogger(__name__)
+PUBLISHED_AT_HEADER = broker.PUBLISHED_AT_HEADER
 _tokens = {}
 
 
@@ -75,3 +75,15 @@ def record_heartbeat(sender=None, result=None, **kwargs):
         heartbeat_record(name)
     except Exception:  # observing must never fail the task it observes
         logger.exception("heartbeat of %s not recorded", name)
+
+
+@signals.worker_init.connect(dispatch_uid="ops.declare_task_queues")
+def declare_task_queues(sender=None, **kwargs):
+    """RabbitMQ: every task queue exists, as a quorum queue, before the worker consumes
+    (broker.declare_task_queues says why all of them). A broker down now is no reason
+    not to start: the worker waits for it, and declares what it consumes itself."""
+    if broker.is_rabbitmq(settings.CELERY_BROKER_URL):
+        try:
+            broker.declare_task_queues(sender.app)
+        except broker.BROKER_ERRORS:
+            logger.warning("broker: task queues not declared at worker start", exc_info=True)

@@ -2,15 +2,11 @@
 
 import logging
 
-import redis
-from django.conf import settings
 from django.db import connection
 
-from apps.common.redis_clients import redis_client
+from . import broker
 
 logger = logging.getLogger(__name__)
-
-TIMEOUT_SECONDS = 2
 
 
 def database_check() -> str:
@@ -26,8 +22,8 @@ def database_check() -> str:
 
 def broker_check() -> str:
     try:
-        redis_client("health", url=settings.CELERY_BROKER_URL, socket_timeout=TIMEOUT_SECONDS).ping()
-    except redis.RedisError as exc:
+        broker.ping()
+    except broker.BROKER_ERRORS as exc:
         logger.warning("health: broker check failed", exc_info=True)
         return f"error: {exc.__class__.__name__}"
     return "ok"

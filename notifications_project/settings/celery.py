@@ -1,15 +1,16 @@
-"""Celery: the broker, the task queues (derived from the priorities by
-notifications_project/queues.py, which the Procfile and compose use too), the routes
-and how workers take and acknowledge work."""
-
-from kombu import Queue
+"""Celery: the broker (Redis, or RabbitMQ when CELERY_BROKER_URL is amqp://), the task
+queues (derived from the priorities by notifications_project/queues.py, which the
+Procfile and compose use too), the routes and how workers take and acknowledge work."""
 
 from notifications_project import queues
 
 from .environment import env
 from .redis import REDIS_URL
 
-CELERY_BROKER_URL = REDIS_URL
+# Redis (REDIS_URL) unless given: Redis stays the cache, the limits and the live inbox's
+# pub/sub either way.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+BROKER_IS_RABBITMQ = queues.is_rabbitmq(CELERY_BROKER_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -35,11 +36,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 
-# Unacknowledged messages come back after this many seconds (a worker died holding
-# them). It must exceed the longest countdown any task is given: long delays go
-# through scheduled_at and beat instead.
+# Redis: unacknowledged messages come back after this many seconds (a worker died
+# holding them). It must exceed the longest countdown any task is given: long delays go
+# through scheduled_at and beat instead. RabbitMQ needs no such timeout: it hands a
+# dead worker's messages out again the moment its connection drops.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+_REDIS_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # How often a worker looks for such messages: every interval × throttle seconds.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
@@ -49,11 +51,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # worker higher priorities are served first; separate workers give the hard guarantee.
     "queue_order_strategy": "priority",
 }
+# RabbitMQ: a publish returns once the broker has taken the message (publisher
+# confirms), so a message the broker refused or lost on the way fails its sender,
+# whose on_commit hook leaves the event to the outbox relay.
+_RABBITMQ_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_BROKER_TRANSPORT_OPTIONS = _RABBITMQ_TRANSPORT_OPTIONS if BROKER_IS_RABBITMQ else _REDIS_TRANSPORT_OPTIONS
 
 NOTIFICATION_CHANNELS = list(queues.CHANNELS)
 # Priority queues: `<kind>.<priority>` (normal keeps the plain name), kind = fanout or a channel.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in queues.declared_queues()]
+# On RabbitMQ, quorum queues on a topic exchange (queues.task_queues says why). Workers
+# see the quorum queues and take per-consumer prefetch (worker_detect_quorum_queues, on
+# by default), and declare every queue when they start (apps/ops/celery_signals.py).
+CELERY_TASK_QUEUES = queues.task_queues(rabbitmq=BROKER_IS_RABBITMQ)
 CELERY_TASK_ROUTES = {
     "notifications.fan_out": {"queue": "fanout"},
     "notifications.in_app.*": {"queue": "in_app"},

@@ -1,15 +1,19 @@
-"""Chaos tests run on servers of their own: a private PostgreSQL cluster and a private
-redis-server, started by the fixtures below, so that they can be restarted, stopped and
-emptied without touching the shared ones.
+"""Chaos tests run on servers of their own: a private PostgreSQL cluster, a private
+redis-server and, for the tests on RabbitMQ, a private RabbitMQ node, started by the
+fixtures below, so that they can be restarted, stopped and emptied without touching the
+shared ones.
 
 They run in a pytest invocation of their own (`make chaos`): pytest-django's test
 database is created on the private cluster (django_db_modify_db_settings below points
 the `default` database there), the tests' Celery app publishes to the private Redis,
-and tests/worker.py hands both to every worker it starts. In a mixed run (plain
+and tests/worker.py hands both to every worker it starts. A test that takes
+`rabbitmq_broker` publishes to a fresh vhost of the private RabbitMQ node instead, for
+its own duration (Redis stays the cache and the limits). In a mixed run (plain
 `pytest`), they are skipped.
 """
 
 import shutil
+import uuid
 
 import pytest
 import redis
@@ -18,7 +22,8 @@ from django.db import connections
 
 from notifications_project.celery import app
 
-from .servers import PrivatePostgres, PrivateRedis, private_workdir
+from .helpers import broker_use
+from .servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, private_workdir
 
 CHAOS_DB_NAME = "notifications_chaos"
 
@@ -34,6 +39,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def clean_redis():
     """The shared test Redis is not used here: each test empties the private one (broker)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_broker():
+    """Nor the shared test broker: each test empties its private one."""
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +86,8 @@ def django_db_modify_db_settings(private_pg, private_redis):
     connections["default"].close()
     del connections["default"]  # a wrapper built from the old settings would keep its engine
     url = private_redis.url(0)
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
-    app.conf.broker_url = url
+    settings.REDIS_URL = url
+    broker_use(url)
     assert f":{private_redis.port}/" in app.connection_for_write().as_uri(), "broker not redirected"
 
 
@@ -86,3 +96,33 @@ def broker(private_redis):
     """The private Redis, emptied for the test."""
     redis.Redis.from_url(private_redis.url(0)).flushdb()
     return private_redis
+
+
+@pytest.fixture(scope="session")
+def private_rabbitmq(chaos_workdir):
+    server = PrivateRabbitMQ(chaos_workdir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rabbitmq_broker(broker, private_rabbitmq):
+    """The broker for this test is a fresh vhost of the private RabbitMQ node (the
+    private Redis, emptied, stays the cache and the limits); the private Redis again
+    afterwards."""
+    vhost = f"chaos-{uuid.uuid4().hex[:8]}"
+    private_rabbitmq.ctl("add_vhost", vhost)
+    private_rabbitmq.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    broker_use(private_rabbitmq.url(vhost))
+    private_rabbitmq.vhost = vhost
+    try:
+        yield private_rabbitmq
+    finally:
+        broker_use(broker.url(0))
+        private_rabbitmq.ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def any_broker(request):
+    """Each broker in turn: the private Redis, then the private RabbitMQ node."""
+    return request.getfixturevalue("broker" if request.param == "redis" else "rabbitmq_broker")

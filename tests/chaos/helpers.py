@@ -1,13 +1,18 @@
+import os
 import re
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
+import kombu.pools
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
+from notifications_project.celery import app
+from notifications_project.queues import is_rabbitmq, task_queues
 
 # The log channel's JSON line, inside the worker's own JSON log record (quotes escaped there).
 LOGGED_DELIVERY = re.compile(r'\\?"delivery_id\\?": (\d+), \\?"event_id\\?": ')
@@ -87,3 +92,27 @@ def busiest_pool_child(worker, sample: float = 0.2) -> int:
     before = {pid: cpu(pid) for pid in pids}
     time.sleep(sample)
     return max(pids, key=lambda pid: cpu(pid) - before[pid])
+
+
+def broker_use(url: str) -> None:
+    """The tests' settings and Celery app publish to `url`, with the queues and transport
+    options that broker's kind is given in the settings (quorum queues and publisher
+    confirms on RabbitMQ); workers started afterwards get it as TEST_BROKER_URL."""
+    rabbitmq = is_rabbitmq(url)
+    settings.CELERY_BROKER_URL = url
+    # Celery prefers the environment's CELERY_BROKER_URL (settings_test put it there) to its configuration.
+    os.environ["CELERY_BROKER_URL"] = url
+    settings.CELERY_TASK_QUEUES = task_queues(rabbitmq=rabbitmq)
+    options = {"confirm_publish": True} if rabbitmq else settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    app.conf.update(broker_url=url, task_queues=settings.CELERY_TASK_QUEUES, broker_transport_options=options)
+    app.__dict__.pop("amqp", None)  # built from the old broker: its queue map and router
+    broker_connections_reset()
+
+
+def broker_connections_reset() -> None:
+    """Close the test process's pooled broker connections (a restarted broker cut them)
+    and forget the pools, as Celery does after a fork: the next publish connects anew."""
+    kombu.pools.reset()
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None

@@ -110,3 +110,98 @@ def private_workdir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     return path
+
+
+RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of its own: its own name, AMQP and distribution ports, data and
+    configuration in the work directory, so it may be stopped and restarted while the
+    machine's shared node runs on. Its data survives a restart (that is what a restart
+    test proves); the work directory goes with the session. Run as the rabbitmq user
+    when root (the Erlang cookie is that user's), like the shared node."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.workdir = workdir / "rabbitmq"
+        self.node = f"chaos{self.port}@localhost"
+        self.vhost = "/"  # the one a test's broker is on (conftest's rabbitmq_broker)
+        self.process: subprocess.Popen | None = None
+        self.as_rabbitmq = ["runuser", "-u", "rabbitmq", "--"] if os.geteuid() == 0 else []
+
+    def url(self, vhost: str = "/") -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost.replace('/', '%2F')}"
+
+    def _env(self) -> dict:
+        home = "/var/lib/rabbitmq" if self.as_rabbitmq else os.environ.get("HOME", str(self.workdir))
+        files = self.workdir
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": home,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(files / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(files / "log"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(files / "plugins"),
+            "RABBITMQ_PID_FILE": str(files / "rabbitmq.pid"),
+            "RABBITMQ_CONFIG_FILE": str(files / "rabbitmq.conf"),
+            # Not the machine's rabbitmq-env.conf: it names the shared node.
+            "RABBITMQ_CONF_ENV_FILE": str(files / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(files / "enabled_plugins"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+
+    def _files(self) -> None:
+        self.workdir.mkdir(exist_ok=True)
+        (self.workdir / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self.port}\n")
+        (self.workdir / "rabbitmq-env.conf").write_text("")
+        (self.workdir / "enabled_plugins").write_text("[].\n")
+        if self.as_rabbitmq:
+            for path in [self.workdir, *self.workdir.rglob("*")]:
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+
+    def start(self, timeout: float = 90) -> "PrivateRabbitMQ":
+        if not self.workdir.exists():
+            self._files()
+        log = open(self.workdir.parent / "rabbitmq.log", "ab")  # noqa: SIM115 (owned by the process)
+        self.process = subprocess.Popen(
+            [*self.as_rabbitmq, str(RABBITMQ_BIN / "rabbitmq-server")],
+            cwd=self.workdir,
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_port(self.port, timeout)
+        self.ctl("await_startup")  # the port opens before the vhosts and queues are back
+        return self
+
+    def ctl(self, *args: str) -> str:
+        result = subprocess.run(
+            [*self.as_rabbitmq, str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.node, *args],
+            env=self._env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return result.stdout
+
+    def stop(self) -> None:
+        """A clean stop (what a node restart for maintenance does)."""
+        if self.process and self.process.poll() is None:
+            try:
+                self.ctl("stop")
+                self.process.wait(60)
+            except (subprocess.SubprocessError, OSError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        _wait_port(self.port, 30, up=False)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

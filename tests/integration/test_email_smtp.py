@@ -13,7 +13,7 @@ from apps.subscriptions.models import Subscription
 from ..worker import wait_until
 from .providers import FINAL, provider_worker, smtp_env, wait_for_status
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")

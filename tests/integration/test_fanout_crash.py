@@ -11,11 +11,12 @@ from apps.subscriptions.models import Subscription
 
 from ..worker import Worker, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 RECIPIENTS = 20_000
 # Small chunks make the fan-out long enough to be killed in the middle; a short
-# visibility timeout makes Redis hand the unacknowledged task to the next worker soon.
+# visibility timeout makes Redis hand the unacknowledged task to the next worker soon
+# (RabbitMQ hands it out again as soon as the dead worker's connection drops).
 CRASH_ENV = {
     "FANOUT_CHUNK_SIZE": "250",
     "CELERY_VISIBILITY_TIMEOUT": "4",

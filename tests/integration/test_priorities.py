@@ -11,7 +11,7 @@ from notifications_project.celery import app
 from ..ops.test_deployment_files import option, procfile_command, program_argv, worker_queue_list
 from ..worker import Worker, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 LOW_SENDS = 5000
 BULK = 1000

@@ -25,7 +25,7 @@ from ..sinks import SmtpSink
 from ..worker import Worker, wait_until
 from .providers import reset_resilience_state
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 LOW_EMAILS = 5000
 BATCH = 50  # small dispatch batches: the worker turns to a critical task soon

@@ -13,7 +13,7 @@ from ..sinks import ProviderSink, SmtpSink
 from ..worker import wait_until
 from .providers import FINAL, TWILIO_SID, TWILIO_TOKEN, provider_worker, reset_resilience_state, wait_for_status
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from apps.notifications.models import UserNotification
 
 from ..worker import wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers, pytest.mark.django_db(transaction=True)]
 
 
 def inbox(client):

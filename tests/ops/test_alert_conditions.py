@@ -22,7 +22,7 @@ from apps.ops.alerts.conditions import (
     periodic_late,
     queue_age,
 )
-from apps.ops.collectors import queue_oldest_ages
+from apps.ops.broker import redis_queue_oldest_ages
 from apps.ops.heartbeats import heartbeat_record
 from apps.ops.models import PeriodicHeartbeat
 from apps.scheduling.tasks import release_due_task
@@ -84,7 +84,7 @@ def test_a_queues_oldest_message_is_dated_by_its_published_header(settings):
     try:
         probe_task.apply_async(queue="ops-alerts-probe")
         probe_task.apply_async(queue="ops-alerts-probe")
-        ages = queue_oldest_ages(broker, ["ops-alerts-probe"], now=time.time() + 600)
+        ages = redis_queue_oldest_ages(broker, ["ops-alerts-probe"], now=time.time() + 600)
         assert 599 <= ages["ops-alerts-probe"] < 620
         assert [f for f in queue_age(timezone.now()) if f.key == "queue_age:ops-alerts-probe"] == []
 
@@ -101,7 +101,7 @@ def test_a_message_without_the_header_counts_as_no_age(settings):
     broker.delete("ops-alerts-foreign")
     broker.lpush("ops-alerts-foreign", b"not json", b'{"headers": {}}')
     try:
-        assert queue_oldest_ages(broker, ["ops-alerts-foreign", "ops-alerts-none"]) == {
+        assert redis_queue_oldest_ages(broker, ["ops-alerts-foreign", "ops-alerts-none"]) == {
             "ops-alerts-foreign": 0.0,
             "ops-alerts-none": 0.0,
         }

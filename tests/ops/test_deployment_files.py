@@ -202,6 +202,7 @@ def test_long_running_services_have_healthchecks_and_start_after_migrations():
         "flower",
         "postgres",
         "redis",
+        "rabbitmq",
         "mailpit",
         *(n for n in SERVICES if n.startswith("worker")),
     ]:
@@ -269,3 +270,37 @@ def test_each_mail_catcher_listens_where_its_email_url_points():
     assert (compose_email.hostname, compose_email.port) == ("mailpit", 1025)
     assert "mailcatcher" not in " ".join(compose_command(s) for s in APP_SERVICES.values())
     assert SERVICES["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
+
+
+def test_the_rabbitmq_profile_brings_the_broker_the_app_services_are_pointed_at():
+    """`COMPOSE_PROFILES=rabbitmq COMPOSE_BROKER_URL=amqp://… docker compose up`: the
+    URL the file documents reaches the profile's node with its own user; without the
+    profile the broker stays the compose Redis and nothing waits for RabbitMQ."""
+    from urllib.parse import urlsplit
+
+    from apps.ops.broker import is_rabbitmq
+
+    rabbitmq = SERVICES["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"]
+    assert rabbitmq["healthcheck"]["test"]
+    # Quorum queues are kept on disk, under the node's name: a fixed one, on a volume.
+    assert rabbitmq["hostname"] == "rabbitmq"
+    assert rabbitmq["volumes"] == ["rabbitmq-data:/var/lib/rabbitmq"] and "rabbitmq-data" in COMPOSE["volumes"]
+    shared = COMPOSE["x-app-env"]
+    default = re.fullmatch(r"\$\{COMPOSE_BROKER_URL:-(.+)\}", shared["CELERY_BROKER_URL"])
+    assert default and default[1] == shared["REDIS_URL"]
+    documented = re.search(
+        r"COMPOSE_PROFILES=rabbitmq COMPOSE_BROKER_URL=(\S+) docker compose up",
+        (ROOT / "docker-compose.yml").read_text(),
+    )
+    assert documented, "the header documents how to run on RabbitMQ"
+    url = urlsplit(documented[1])
+    assert is_rabbitmq(documented[1])
+    assert (url.hostname, url.port) == ("rabbitmq", 5672)
+    assert (url.username, url.password) == (
+        rabbitmq["environment"]["RABBITMQ_DEFAULT_USER"],
+        rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"],
+    ), "RabbitMQ's guest may connect from localhost only"
+    for name, service in APP_SERVICES.items():
+        assert service["environment"]["CELERY_BROKER_URL"] == shared["CELERY_BROKER_URL"], name
+        assert service["depends_on"]["rabbitmq"] == {"condition": "service_healthy", "required": False}, name

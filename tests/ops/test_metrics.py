@@ -17,7 +17,7 @@ from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.services import delivery_transition
 from apps.events.models import Event
 from apps.notifications.models import UserNotification
-from apps.ops.collectors import queue_depths
+from apps.ops.broker import redis_queue_depths
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_queue_depth_adds_up_the_priority_lists():
     client.delete("ops-depth", "ops-depth\x06\x166", "ops-empty")
     client.rpush("ops-depth", "a", "b")
     client.rpush("ops-depth\x06\x166", "c")
-    assert queue_depths(client, ["ops-depth", "ops-empty"]) == {"ops-depth": 3, "ops-empty": 0}
+    assert redis_queue_depths(client, ["ops-depth", "ops-empty"]) == {"ops-depth": 3, "ops-empty": 0}
     client.delete("ops-depth", "ops-depth\x06\x166")
 
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 
-from apps.common.redis_clients import redis_client
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.delivery.resilience.circuit import CLOSED, OPEN
 
-from ..collectors import oldest_pending_ages, queue_depths, queue_oldest_ages
+from .. import broker
+from ..collectors import oldest_pending_ages
 from ..readings import circuit_readings, periodic_readings
 from .findings import Finding, duration_text
 
@@ -103,11 +103,12 @@ def queue_age(now: datetime) -> list[Finding]:
     limit = settings.ALERT_QUEUE_AGE_SECONDS
     if limit <= 0:
         return []
-    client = redis_client("metrics", url=settings.CELERY_BROKER_URL, socket_timeout=2)
     queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
-    ages = queue_oldest_ages(client, queues, now=now.timestamp())
+    ages = broker.queue_oldest_ages(queues, now=now.timestamp())
+    if ages is None:  # RabbitMQ: its own metrics carry the age (docs/alerts.yml)
+        return []
     late = [queue for queue in queues if ages[queue] >= limit]
-    depths = queue_depths(client, late) if late else {}
+    depths = broker.queue_depths(late) if late else {}
     return [
         Finding(
             key=f"queue_age:{queue}",
