@@ -44,10 +44,10 @@ ACCEPTED_SQL = f"""
     WITH async_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS value),
     accepted AS (
         UPDATE {Delivery._meta.db_table} AS d
-        SET status = '{DeliveryStatus.SENT}', last_error = '', provider_message_id = a.provider_message_id,
+        SET status = '{DeliveryStatus.SENT}', last_error = a.error, provider_message_id = a.provider_message_id,
             sent_at = %(now)s, updated_at = %(now)s
-        FROM unnest(%(ids)s::bigint[], %(message_ids)s::text[], %(details)s::jsonb[])
-            AS a(id, provider_message_id, detail)
+        FROM unnest(%(ids)s::bigint[], %(message_ids)s::text[], %(errors)s::text[], %(details)s::jsonb[])
+            AS a(id, provider_message_id, error, detail)
         WHERE d.id = a.id AND d.status = '{DeliveryStatus.SENDING}'
         RETURNING d.id, d.attempts, a.detail
     )
@@ -140,6 +140,8 @@ class AcceptanceRecorder:
             "now": now,
             "ids": list(by_id),
             "message_ids": [r.provider_message_id[:200] for r in by_id.values()],
+            # Sent, with a note of what failed on the way (a push subscription gone, say).
+            "errors": [r.error for r in by_id.values()],
             "details": [json.dumps(detail, default=str) for detail in details.values()],
         }
         self.connection.ensure_connection()

@@ -73,10 +73,6 @@ class Event(models.Model):
     relay_attempts = models.PositiveIntegerField(default=0)
     relay_next_at = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
-    # Whether only the people in its EventAudience may hear of it (an event about a
-    # private subject): the fan-out then reaches no other subscriber, whatever they
-    # subscribed to.
-    audience_restricted = models.BooleanField(default=False)
     # The priority of its send, fixed when recorded: the type's default for a publish,
     # the request's for a direct send. Every queue its work goes on follows it.
     priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
@@ -97,14 +93,3 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.event_type_id}#{self.pk}"
-
-
-class EventAudience(models.Model):
-    """One person who may hear of a restricted event (Event.audience_restricted),
-    fixed when it was published: who may see its subject then."""
-
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "user"], name="event_audience_unique")]

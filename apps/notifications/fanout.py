@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.accounts.models import Profile
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
-from apps.events.models import Event, EventAudience, FanoutState
+from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
 from apps.subscriptions.policy import Recipients, delivery_policy, policy_history_sql
 
@@ -37,17 +37,12 @@ NOTIFICATIONS = UserNotification._meta.db_table
 DELIVERIES = Delivery._meta.db_table
 DELIVERY_EVENTS = DeliveryEvent._meta.db_table
 PROFILES = Profile._meta.db_table
-EVENT_AUDIENCE = EventAudience._meta.db_table
 
 # The subscriptions an event reaches: enabled (or any, for a critical event type: it
-# passes opt-outs), of its type, for any subject or its own; for an event about a
-# private subject, only those of the people who may see it (Event.audience_restricted:
-# a literal false folds the subquery away for every other event).
-MATCH = f"""
+# passes opt-outs), of its type, for any subject or its own.
+MATCH = """
     s.event_type_id = %(event_type_id)s AND (s.enabled OR %(critical)s)
     AND (s.subject_type = '' OR (s.subject_type = %(subject_type)s AND s.subject_id = %(subject_id)s))
-    AND (NOT %(restricted)s OR s.user_id IN (
-        SELECT a.user_id FROM {EVENT_AUDIENCE} a WHERE a.event_id = %(event_id)s))
     AND s.user_id > %(after)s
 """
 # Bounds a chunk; the chunk's end is None for the last one.
@@ -243,7 +238,6 @@ def _fan_out_chunk(
             "event_type_id": event.event_type_id,
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,
-            "restricted": event.audience_restricted,
             "after": event.fanout_cursor,
             "upto": None,
             "critical": critical,

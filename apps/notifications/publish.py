@@ -6,7 +6,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from apps.events.models import Event, EventAudience, EventType
+from apps.events.models import Event, EventType
 from apps.events.validators import event_data_validate
 
 from .tasks import fan_out_enqueue
@@ -21,15 +21,11 @@ def event_publish(
     subject: tuple[str, str] | None = None,
     actor=None,
     idempotency_key: str | None = None,
-    audience: list[int] | None = None,
     api_key=None,
 ) -> tuple[Event, bool]:
     """Record an event and fan it out once the caller's transaction commits, at its
     type's default priority.
 
-    `audience`, when given, is every user id that may hear of it (the people who may
-    see a private subject): its fan-out reaches those subscribers only, whatever the
-    others subscribed to. None: whoever subscribed.
     `api_key` is the service that published it, if one did.
 
     Returns (event, created). With an idempotency key already used, the first event is
@@ -47,7 +43,6 @@ def event_publish(
         "actor": actor,
         "api_key": api_key,
         "priority": event_type.default_priority,
-        "audience_restricted": audience is not None,
     }
     if idempotency_key:
         existing = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -57,8 +52,6 @@ def event_publish(
     try:
         with transaction.atomic():
             event = Event.objects.create(**fields)
-            if audience:
-                EventAudience.objects.bulk_create([EventAudience(event=event, user_id=pk) for pk in set(audience)])
     except IntegrityError:
         # A concurrent publish with the same key won the race.
         return Event.objects.get(idempotency_key=idempotency_key), False

@@ -15,12 +15,6 @@ def _data(scenario):
     return {"scenario_id": scenario.pk, "name": scenario.name, "owner": scenario.owner.get_username()}
 
 
-def _audience(scenario) -> list[int] | None:
-    """Who may hear of it: anyone subscribed once it is shared, else its owner alone
-    (as apps.scenarios.visibility lets people subscribe)."""
-    return None if scenario.shared else [scenario.owner_id]
-
-
 @receiver(post_save, sender=Scenario, dispatch_uid="scenarios.created")
 def publish_created(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
@@ -30,7 +24,6 @@ def publish_created(sender, instance, created, raw=False, **kwargs):
             actor=instance.owner,
             data=_data(instance),
             idempotency_key=f"{SCENARIO_CREATED}:{instance.pk}",
-            audience=_audience(instance),
         )
 
 
@@ -42,7 +35,6 @@ def publish_executed(sender, scenario, **kwargs):
         actor=scenario.owner,
         data={**_data(scenario), "execution": scenario.execution_count},
         idempotency_key=f"{SCENARIO_EXECUTED}:{scenario.pk}:{scenario.execution_count}",
-        audience=_audience(scenario),
     )
 
 
@@ -54,5 +46,4 @@ def publish_deleted(sender, instance, **kwargs):
         actor=instance.owner,
         data=_data(instance),
         idempotency_key=f"{SCENARIO_DELETED}:{instance.pk}",
-        audience=_audience(instance),
     )

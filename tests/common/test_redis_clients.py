@@ -132,8 +132,9 @@ def test_throttling_health_and_metrics_answer_despite_a_silent_redis(silent_redi
     response, seconds = timed(lambda: client.get("/metrics"))
     assert response.status_code == 200 and seconds < 5
     assert 'notifications_scrape_error{source="broker"} 1.0' in response.content.decode()
+    assert 'notifications_scrape_error{source="circuits"} 1.0' in response.content.decode()
     assert "metrics" in silent_redis.names()
-    assert silent_redis.names() == {"throttling", "health", "metrics"}
+    assert silent_redis.names() == {"throttling", "health", "metrics", "circuits"}
 
 
 def test_every_purpose_gets_the_configured_timeouts_and_one_client_per_url(settings):

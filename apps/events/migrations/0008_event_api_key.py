@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("common", "0002_idempotency_record"),
-        ("events", "0008_event_audience"),
+        ("events", "0007_event_relay_turn"),
     ]
 
     operations = [
