@@ -17,9 +17,10 @@ import threading
 import time
 
 from django.conf import settings
+from django.http import JsonResponse
 from prometheus_client import Counter
 
-from .errors import error_response
+from .errors import error_body
 from .queued_at import queued_at
 
 SHED = Counter("notifications_requests_shed_total", "Requests answered 503 by the load shedder.", ["reason"])
@@ -48,24 +49,41 @@ class _InFlight:
 IN_FLIGHT = _InFlight()
 
 
-def overloaded_response(reason: str):
+def is_exempt(path: str) -> bool:
+    return path.startswith(tuple(settings.LOAD_SHED_EXEMPT_PATHS))
+
+
+def waited_too_long(since: float | None) -> bool:
+    """Whether a request queued at `since` (time.monotonic()) has waited past the budget."""
+    budget_ms = settings.LOAD_SHED_QUEUE_BUDGET_MS
+    return bool(budget_ms) and since is not None and (time.monotonic() - since) * 1000 > budget_ms
+
+
+def overloaded(reason: str) -> tuple[dict, int]:
+    """The 503's body (the error envelope) and its Retry-After; counts the shed request."""
     SHED.labels(reason).inc()
     retry_after = settings.LOAD_SHED_RETRY_AFTER_SECONDS
-    response = error_response(503, OVERLOADED_MESSAGE, code="overloaded", details={"retry_after": retry_after})
+    return error_body(503, OVERLOADED_MESSAGE, code="overloaded", details={"retry_after": retry_after}), retry_after
+
+
+def overloaded_response(reason: str) -> JsonResponse:
+    body, retry_after = overloaded(reason)
+    response = JsonResponse(body, status=503)
     response["Retry-After"] = str(retry_after)
     return response
 
 
 class LoadSheddingMiddleware:
+    """Both bounds for any server that stamps the queue time; gunicorn's worker sheds a
+    request past its budget before Django already (notifications_project/gunicorn_worker.py)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(tuple(settings.LOAD_SHED_EXEMPT_PATHS)):
+        if is_exempt(request.path):
             return self.get_response(request)
-        budget_ms = settings.LOAD_SHED_QUEUE_BUDGET_MS
-        since = queued_at(request)
-        if budget_ms and since is not None and (time.monotonic() - since) * 1000 > budget_ms:
+        if waited_too_long(queued_at(request)):
             return overloaded_response("queue_wait")
         if not IN_FLIGHT.enter(settings.LOAD_SHED_MAX_IN_FLIGHT):
             return overloaded_response("in_flight")
