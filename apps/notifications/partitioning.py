@@ -5,9 +5,12 @@ them all. Partitioned by hash of user_id, an inbox query (always `WHERE user_id 
 reads one partition's indexes, and each partition is vacuumed on its own. PostgreSQL
 requires every unique key of a partitioned table to hold the partition key, so:
 
-- the (event, user) key becomes UNIQUE (user_id, event_id): the same pairs, reordered;
+- the (event, user) key becomes UNIQUE (user_id, event_id): the same pairs, so the
+  fan-out's `ON CONFLICT (event_id, user_id)` still finds it (a conflict target is a
+  set of columns);
 - the (event, address) key of address recipients (user_id NULL, all in one partition)
-  becomes UNIQUE NULLS NOT DISTINCT (user_id, event_id, address) WHERE address <> '';
+  becomes UNIQUE (user_id, event_id, address) NULLS NOT DISTINCT WHERE NOT (address =
+  ''): the statements that insert address items name that target after the swap;
 - the primary key (id) cannot stay (id alone lacks user_id, and user_id is nullable):
   UNIQUE NULLS NOT DISTINCT (user_id, id) takes its place, ids still come from one
   sequence, and the deliveries' foreign key to the item is dropped (Django still
@@ -37,7 +40,7 @@ INDEXES = {
 UNIQUES = {
     "uniq_notification_user_id": "(user_id, id) NULLS NOT DISTINCT",
     "uniq_notification_event_user": "(user_id, event_id)",
-    "uniq_notification_event_address": "(user_id, event_id, address) NULLS NOT DISTINCT WHERE address <> ''",
+    "uniq_notification_event_address": "(user_id, event_id, address) NULLS NOT DISTINCT WHERE NOT (address = '')",
 }
 
 

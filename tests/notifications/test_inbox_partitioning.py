@@ -74,6 +74,14 @@ def test_the_inbox_moves_to_hash_partitions_and_its_query_reads_one(inbox_rows, 
     # The (event, user) key, now (user_id, event_id), refuses a second item.
     with pytest.raises(IntegrityError), transaction.atomic():
         item(events[1], people[2])
+    # The fan-out's own conflict target still finds the key: a second insert is skipped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {UserNotification._meta.db_table} (event_id, user_id, address, title, body, url, in_inbox, "
+            "created_at) VALUES (%s, %s, '', 't', '', '', true, now()) ON CONFLICT (event_id, user_id) DO NOTHING",
+            [events[1].pk, people[2].pk],
+        )
+        assert cursor.rowcount == 0
     # An address recipient's key too.
     with pytest.raises(IntegrityError), transaction.atomic():
         item(events[0], None, address="someone@example.com", in_inbox=False)
