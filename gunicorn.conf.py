@@ -10,7 +10,8 @@ import os
 # Loopback unless told otherwise (WEB_BIND_ADDRESS=0.0.0.0 in a container behind its proxy).
 bind = f"{os.environ.get('WEB_BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, noting how long each request queued (the load shedder's budget).
+worker_class = "notifications_project.gunicorn_worker.QueueTimedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

@@ -9,13 +9,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def server_start(command: list[str], *, answer_url: str, name: str, timeout: float = 30) -> subprocess.Popen:
-    """Run `command` from the project root with this environment and return it once
-    `answer_url` answers; kill it and raise if it does not within `timeout` seconds."""
+def server_start(
+    command: list[str], *, answer_url: str, name: str, timeout: float = 30, env: dict | None = None
+) -> subprocess.Popen:
+    """Run `command` from the project root with this environment (`env` on top) and return
+    it once `answer_url` answers; kill it and raise if it does not within `timeout` seconds."""
     process = subprocess.Popen(
         command,
         cwd=ROOT,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

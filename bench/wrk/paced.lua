@@ -35,7 +35,8 @@ end
 
 local rate_per_ms, measure_from, next_slot
 local sent, sent_at = 0, {}
-latencies, statuses = {}, {}
+-- ok_latencies: of the 2xx answers alone (an overloaded server's quick 503s aside).
+latencies, ok_latencies, statuses = {}, {}, {}
 
 function init(args)
     -- The runner uses one wrk thread (`-t1`): RATE is that thread's.
@@ -81,25 +82,33 @@ function response(status, headers, body)
         return
     end
     latencies[#latencies + 1] = now_ms() - started
+    if status >= 200 and status < 300 then
+        ok_latencies[#ok_latencies + 1] = latencies[#latencies]
+    end
     statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
 end
 
 function done(summary, latency, requests)
-    local all, by_status = {}, {}
+    local all, ok, by_status = {}, {}, {}
     for _, thread in ipairs(threads) do
         for _, value in ipairs(thread:get("latencies")) do
             all[#all + 1] = value
+        end
+        for _, value in ipairs(thread:get("ok_latencies")) do
+            ok[#ok + 1] = value
         end
         for status, count in pairs(thread:get("statuses")) do
             by_status[status] = (by_status[status] or 0) + count
         end
     end
     table.sort(all)
-    local function percentile(p)
-        if #all == 0 then
+    table.sort(ok)
+    local function percentile(p, values)
+        values = values or all
+        if #values == 0 then
             return -1
         end
-        return all[math.max(1, math.ceil(#all * p / 100))]
+        return values[math.max(1, math.ceil(#values * p / 100))]
     end
     local parts = {}
     for status, count in pairs(by_status) do
@@ -108,13 +117,15 @@ function done(summary, latency, requests)
     local errors = summary.errors
     io.write(string.format(
         'BENCH_RESULT {"count":%d,"elapsed_s":%.3f,"p50":%.3f,"p90":%.3f,"p99":%.3f,"max":%.3f,'
-            .. '"statuses":{%s},"socket_errors":%d,"timeouts":%d}\n',
+            .. '"ok_p50":%.3f,"ok_p99":%.3f,"statuses":{%s},"socket_errors":%d,"timeouts":%d}\n',
         #all,
         summary.duration / 1e6,
         percentile(50),
         percentile(90),
         percentile(99),
         percentile(100),
+        percentile(50, ok),
+        percentile(99, ok),
         table.concat(parts, ","),
         errors.connect + errors.read + errors.write,
         errors.timeout

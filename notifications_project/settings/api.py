@@ -59,6 +59,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Load shedding (apps/common/load_shedding.py), per web process: a request that waited
+# longer than the budget in the server's queue, or that would run beside the maximum
+# already in flight, answers 503 with Retry-After at once (0 turns either bound off).
+LOAD_SHED_QUEUE_BUDGET_MS = env.int("LOAD_SHED_QUEUE_BUDGET_MS", default=100)
+LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=0)
+LOAD_SHED_RETRY_AFTER_SECONDS = env.int("LOAD_SHED_RETRY_AFTER_SECONDS", default=1)
+# Never shed: the load balancer's health check and the metrics scrape.
+LOAD_SHED_EXEMPT_PATHS = env.list("LOAD_SHED_EXEMPT_PATHS", default=["/health/", "/metrics"])
+
 # Idempotency-Key: answers are kept this long (in PostgreSQL; the retention job deletes
 # older ones). A request in flight holds its key until its transaction ends.
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)

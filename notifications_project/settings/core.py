@@ -38,6 +38,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.ops.correlation.CorrelationIdMiddleware",
+    # Before any other work (after the request id, which its 503 carries): a request
+    # that waited past its budget is answered at once (settings/api.py, LOAD_SHED_*).
+    "apps.common.load_shedding.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web process itself (gunicorn, uvicorn): no proxy needed for /static/.
     "whitenoise.middleware.WhiteNoiseMiddleware",
