@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # (critical|high|normal|low). For observers only (metrics, the live inbox): the
 # chunk's deliveries are handed to dispatch by the fan-out task (tasks.py), never here.
 fan_out_chunk_committed = Signal()
+
+# Sent after a committed fan-out chunk of a batching event type whose event joined open
+# windows, with event_type_id, batch_key, after_user_id and upto_user_id: the inbox
+# items of the open windows of that key in that range have new words. For observers only (the live inbox).
+batch_items_updated = Signal()

@@ -26,6 +26,29 @@ class EventTypeOutput(serializers.Serializer):
     default_channels = serializers.ListField(child=serializers.CharField())
     default_priority = serializers.CharField()
     self_service = serializers.BooleanField()
+    batch_window_seconds = serializers.IntegerField(allow_null=True)
+    batch_key = serializers.CharField()
+    batch_noun = serializers.CharField()
+
+
+BATCH_WINDOW_HELP = (
+    "Collapse a burst: the first event of a batch key opens a window of this many seconds per recipient, the "
+    "key's later events join it, and when it closes each recipient gets one notification per channel for all "
+    "of them. Null: no batching. Ignored for critical types."
+)
+BATCH_KEY_HELP = "The data field whose value groups events into one batch; empty: the event's subject."
+
+
+class BatchInput(serializers.Serializer):
+    batch_window_seconds = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=7 * 24 * 3600, help_text=BATCH_WINDOW_HELP
+    )
+    batch_key = serializers.RegexField(
+        r"^[A-Za-z0-9_]*$", required=False, allow_blank=True, max_length=100, help_text=BATCH_KEY_HELP
+    )
+    batch_noun = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text='What a batch counts, e.g. "comments".'
+    )
 
 
 SELF_SERVICE_HELP = (
@@ -38,7 +61,7 @@ SELF_SERVICE_HELP = (
 class EventTypeListApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.TEMPLATES_WRITE)]
 
-    class Input(serializers.Serializer):
+    class Input(BatchInput):
         key = serializers.RegexField(r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -70,7 +93,7 @@ class EventTypeListApi(APIView):
 class EventTypeDetailApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.TEMPLATES_WRITE)]
 
-    class Input(serializers.Serializer):
+    class Input(BatchInput):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)

@@ -4,6 +4,8 @@ texts and the channels quiet hours hold."""
 from .environment import env
 
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
+# A batch's templates list its newest this many events (and as many actors).
+BATCH_ITEMS_MAX = env.int("BATCH_ITEMS_MAX", default=20)
 # An event whose fan-out made no progress for this long is re-driven by the relay.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
