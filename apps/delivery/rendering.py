@@ -20,7 +20,9 @@ def render_delivery(delivery) -> Rendered:
     profile = getattr(user, "profile", None)
     context = event_context(notification.event, recipient=user, data=notification.effective_data)
     # A batching window's one message: its templates read batch.count, batch.items, ...
-    context["batch"] = batch_summary_of_notification(notification_id=notification.pk)
+    # (looked up only for events of a batching type: they carry their key).
+    if notification.event.batch_key:
+        context["batch"] = batch_summary_of_notification(notification_id=notification.pk)
     if user is None:
         # A send to an address that is no user: the template sees only the address.
         kind = "email" if delivery.channel == Channel.EMAIL else "phone"

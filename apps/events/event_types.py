@@ -18,6 +18,9 @@ def event_type_create(
     batch_window_seconds: int | None = None,
     batch_key: str = "",
     batch_noun: str = "",
+    throttle_limit: int | None = None,
+    throttle_window_seconds: int = 3600,
+    throttle_overflow: str = "hold",
 ) -> EventType:
     return EventType.objects.create(
         key=key,
@@ -31,6 +34,9 @@ def event_type_create(
         batch_window_seconds=batch_window_seconds,
         batch_key=batch_key,
         batch_noun=batch_noun,
+        throttle_limit=throttle_limit,
+        throttle_window_seconds=throttle_window_seconds,
+        throttle_overflow=throttle_overflow,
     )
 
 
@@ -43,6 +49,9 @@ _EVENT_TYPE_EDITABLE = (
     "batch_window_seconds",
     "batch_key",
     "batch_noun",
+    "throttle_limit",
+    "throttle_window_seconds",
+    "throttle_overflow",
 )
 
 

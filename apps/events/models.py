@@ -1,9 +1,13 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
+
+# The longest batching window or throttle window.
+WEEK = 7 * 24 * 3600
 
 
 class EventType(models.Model):
@@ -30,14 +34,41 @@ class EventType(models.Model):
     # one notification per channel for all of them (apps.notifications.batching). Null:
     # every event is its own notification. Critical types are never batched.
     batch_window_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Collapse a key's events within this many seconds into one notification."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(WEEK)],
+        help_text="Collapse a key's events within this many seconds into one notification.",
     )
-    # The data field whose value is the key; empty: the event's subject.
+    # The data field whose value is the key; empty: the event's subject. (Database
+    # defaults on these: raw inserts, like data loads and older migrations, leave them out.)
     batch_key = models.CharField(
-        max_length=100, blank=True, help_text="The data field that groups events; empty: the subject."
+        max_length=100, blank=True, db_default="", help_text="The data field that groups events; empty: the subject."
     )
     # What a batch counts, in the plural ("comments"): "3 new comments on Checkout flow".
-    batch_noun = models.CharField(max_length=60, blank=True, help_text='Plural noun, e.g. "comments".')
+    batch_noun = models.CharField(max_length=60, blank=True, db_default="", help_text='Plural noun, e.g. "comments".')
+    # Throttle: at most this many of its deliveries per recipient and channel in each
+    # window of throttle_window_seconds; the rest are held for the next window or put
+    # in the person's digest (apps.subscriptions.throttles). Null: no limit of its own
+    # (THROTTLE_LIMITS of the settings may still apply to every type).
+    throttle_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many deliveries per recipient and channel in a window.",
+    )
+    throttle_window_seconds = models.PositiveIntegerField(
+        default=3600,
+        db_default=3600,
+        validators=[MinValueValidator(1), MaxValueValidator(WEEK)],
+        help_text="The throttle's window.",
+    )
+    throttle_overflow = models.CharField(
+        max_length=10,
+        choices=[("hold", "Hold for the next window"), ("digest", "Put in the digest")],
+        default="hold",
+        db_default="hold",
+        help_text="What becomes of a delivery over the limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

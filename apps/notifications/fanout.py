@@ -100,6 +100,8 @@ def _insert_deliveries(
         status=policy.status, last_error=policy.last_error, not_before=policy.not_before, joins=policy.joins
     )
     params = {**params, **policy.params}
+    for statement, statement_params in policy.before:  # the throttle counters
+        cursor.execute(statement, {**params, **statement_params})
     if not policy.joins:  # critical: nobody is muted
         cursor.execute(insert, params)
         return max(cursor.rowcount, 0), {}

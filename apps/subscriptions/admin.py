@@ -16,6 +16,7 @@ class EventTypeAdmin(admin.ModelAdmin):
         "self_service",
         "default_priority",
         "batch_window_seconds",
+        "throttle_limit",
         "default_channels",
         "created_at",
     )

@@ -20,5 +20,9 @@ OUTBOX_RELAY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RELAY_BACKOFF_MAX_SECONDS", d
 TEMPLATE_RENDER_MAX_SECONDS = env.float("TEMPLATE_RENDER_MAX_SECONDS", default=1.0)
 TEMPLATE_OUTPUT_MAX_CHARS = env.int("TEMPLATE_OUTPUT_MAX_CHARS", default=256 * 1024)
 NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
+# Throttles for every event type, per person and channel: "email=20/3600" is at most
+# 20 emails an hour each; the rest are held for the next window (event types may add
+# their own limit: EventType.throttle_limit). Empty: none.
+THROTTLE_LIMITS = env.list("THROTTLE_LIMITS", default=[])
 # Channels held during quiet hours (in-app is never held).
 QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])

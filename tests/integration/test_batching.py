@@ -19,17 +19,14 @@ from apps.notifications.publish import event_publish
 from apps.notifications.tasks import batches_close
 
 from ..worker import wait_until
-from .providers import provider_worker, smtp_env
+from .providers import smtp_worker_fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 WINDOW = 600  # long: the tests close windows by asking for a later "now"
 
 
-@pytest.fixture(scope="module")
-def smtp_worker(smtp_sink, django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), provider_worker("batching", smtp_env(smtp_sink)) as worker:
-        yield worker
+smtp_worker = smtp_worker_fixture("batching")
 
 
 @pytest.fixture
