@@ -164,6 +164,8 @@ class EventBatch(models.Model):
         db_constraint=False,
     )
     count = models.PositiveIntegerField(default=1)
+    # The count its inbox item's words show: the refresh rewrites them while it lags.
+    shown_count = models.PositiveIntegerField(default=1, db_default=1)
     first_event = models.ForeignKey(
         Event, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )

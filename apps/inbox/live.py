@@ -77,13 +77,11 @@ def inbox_live_publish_chunk(*, event_id: int, after_user_id: int, upto_user_id:
     return len(payloads)
 
 
-def inbox_live_publish_batch_updates(
-    *, event_type_id: int, batch_key: str, after_user_id: int, upto_user_id: int | None
-) -> int:
-    """Publish the inbox items of the open batching windows of one key that an event
-    joined in one committed chunk (their count and words changed) to the people watching, marked
-    `updated`: the stream shows them in place of the item it already has."""
-    watchers = _watchers_between(after_user_id, upto_user_id)
+def inbox_live_publish_batch_updates(*, event_type_id: int, batch_key: str) -> int:
+    """Publish the inbox items of one key's open batching windows (their count and
+    words changed) to the people watching, marked `updated`: the stream shows them in
+    place of the item it already has."""
+    watchers = inbox_watchers()
     if not watchers:
         return 0
     items = list(

@@ -22,10 +22,8 @@ def publish_new_items(sender, event_id, after_user_id, upto_user_id, notificatio
 
 
 @receiver(batch_items_updated, dispatch_uid="inbox.live_publish_batch")
-def publish_updated_batch_items(sender, event_type_id, batch_key, after_user_id, upto_user_id, **kwargs):
+def publish_updated_batch_items(sender, event_type_id, batch_key, **kwargs):
     try:
-        inbox_live_publish_batch_updates(
-            event_type_id=event_type_id, batch_key=batch_key, after_user_id=after_user_id, upto_user_id=upto_user_id
-        )
+        inbox_live_publish_batch_updates(event_type_id=event_type_id, batch_key=batch_key)
     except Exception:
         logger.exception("live publish of the batches of %s:%s failed", event_type_id, batch_key)

@@ -11,19 +11,21 @@ of its inbox and delivery INSERTs, the statements here, all set-based:
    close: a window being closed is row-locked, so the event waits and then either
    joins it (the close had skipped it) or, once it is closed, opens the next one;
    it is never lost between the two;
-2. the inbox items of the windows it opened (with this event's own words);
-3. the new title and body of the items of the chunk's windows of the key that hold
-   more than one event ("3 new comments on Checkout flow"), rendered once per
-   distinct window (first event, last event, count) of the chunk.
+2. when it opened any (its RETURNING says), the inbox items of those windows, with
+   this event's own words, and their link.
 
-No delivery is written here: the close writes one per window and channel.
+The words of the items of the windows it joined ("3 new comments on Checkout flow")
+are not rewritten here, per event: beat's refresh (batch_refresh.py) rewrites them
+every few seconds, once for all the events that joined since, so a burst costs one
+rewrite per refresh rather than one per event. No delivery is written here either:
+the close writes one per window and channel.
 Critical event types and critical events are never batched.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from apps.common.channels import Channel
@@ -31,9 +33,6 @@ from apps.common.priorities import CRITICAL
 from apps.events.models import Event, EventBatch
 from apps.notifications.models import UserNotification
 from apps.subscriptions.models import Subscription
-
-from .batch_content import batch_inbox_content, batch_summary
-from .signals import batch_items_updated
 
 BATCHES = EventBatch._meta.db_table
 NOTIFICATIONS = UserNotification._meta.db_table
@@ -71,12 +70,20 @@ def event_batch_plan(event) -> BatchPlan | None:
     return BatchPlan(batch_key=key, window=timedelta(seconds=event_type.batch_window_seconds))
 
 
+# A person's open window of the key (the partial unique index's columns).
+OPEN_WINDOW = (
+    "b.user_id = s.user_id AND b.event_type_id = %(event_type_id)s AND b.batch_key = %(batch_key)s"
+    " AND b.closed_at IS NULL"
+)
+
+
 def _upsert_sql(where_sql: str) -> str:
-    # The conflict target is spelled as the partial index is, so SQLite matches it too.
+    """Open a window (its item comes next) or join the open one. The conflict target
+    is spelled as the partial index is, so SQLite matches it too."""
     return f"""
-        INSERT INTO {BATCHES} (event_type_id, batch_key, user_id, notification_id, count, first_event_id,
-                               last_event_id, priority, opened_at, closes_at, closed_at, summary)
-        SELECT %(event_type_id)s, %(batch_key)s, s.user_id, NULL, 1, %(event_id)s, %(event_id)s,
+        INSERT INTO {BATCHES} (event_type_id, batch_key, user_id, notification_id, count, shown_count,
+                               first_event_id, last_event_id, priority, opened_at, closes_at, closed_at, summary)
+        SELECT %(event_type_id)s, %(batch_key)s, s.user_id, NULL, 1, 1, %(event_id)s, %(event_id)s,
                %(batch_priority)s, %(now)s, %(batch_closes_at)s, NULL, NULL
         FROM {SUBSCRIPTIONS} s
         WHERE {where_sql}
@@ -105,8 +112,7 @@ def _opened_items_sql(where_sql: str) -> str:
         SELECT %(event_id)s, s.user_id, %(title)s, %(body)s, NULL, %(url)s,
                MAX(CASE WHEN s.channel = '{Channel.IN_APP}' THEN 1 ELSE 0 END) = 1, %(now)s
         FROM {SUBSCRIPTIONS} s
-        JOIN {BATCHES} b ON b.user_id = s.user_id AND b.event_type_id = %(event_type_id)s
-            AND b.batch_key = %(batch_key)s AND b.closed_at IS NULL AND b.notification_id IS NULL
+        JOIN {BATCHES} b ON {OPEN_WINDOW} AND b.notification_id IS NULL
         WHERE {where_sql}
         GROUP BY s.user_id
         ON CONFLICT (event_id, user_id) DO NOTHING
@@ -120,65 +126,30 @@ LINK_ITEMS_SQL = f"""
     WHERE id IN (SELECT b.id FROM {BATCHES} b WHERE {CHUNK_BATCHES} AND b.notification_id IS NULL)
 """
 
-JOINED_WINDOWS_SQL = f"""
-    SELECT DISTINCT b.first_event_id, b.last_event_id, b.count FROM {BATCHES} b
-    WHERE {CHUNK_BATCHES} AND b.count > 1
-"""
 
-# New activity makes the item unread again.
-RETITLE_SQL = f"""
-    UPDATE {NOTIFICATIONS} SET title = %(batch_title)s, body = %(batch_body)s, read_at = NULL
-    WHERE id IN (
-        SELECT b.notification_id FROM {BATCHES} b
-        WHERE {CHUNK_BATCHES} AND b.first_event_id = %(batch_first)s
-          AND b.last_event_id = %(batch_last)s AND b.count = %(batch_count)s
-    )
-"""
-
-
-def batch_chunk_fan_out(cursor, *, event, plan: BatchPlan, params: dict, where_sql: str) -> tuple[int, int]:
-    """The chunk's windows (statements 1-3 above) over the subscriptions `where_sql`
-    selects; returns (inbox items created, inbox items updated)."""
+def batch_chunk_fan_out(cursor, *, event, plan: BatchPlan, params: dict, where_sql: str) -> int:
+    """The chunk's windows (statements 1-2 above) over the subscriptions `where_sql`
+    selects; returns how many inbox items it created."""
     params = {
         **params,
         "batch_key": plan.batch_key,
         "batch_priority": event.priority,
         "batch_closes_at": connection.ops.adapt_datetimefield_value(timezone.now() + plan.window),
     }
-    cursor.execute(_upsert_sql(where_sql), params)
+    upsert = _upsert_sql(where_sql)
+    if connection.vendor == "postgresql":
+        # Its RETURNING says whether it opened a window: when it only joined, the item
+        # statements (a join over the whole chunk) are skipped.
+        cursor.execute(
+            f"WITH u AS ({upsert} RETURNING notification_id) SELECT count(*) FROM u WHERE notification_id IS NULL",
+            params,
+        )
+        if not cursor.fetchone()[0]:
+            return 0
+    else:
+        cursor.execute(upsert, params)
     cursor.execute(_opened_items_sql(where_sql), params)
     created = max(cursor.rowcount, 0)
     if created:
         cursor.execute(LINK_ITEMS_SQL, params)
-    cursor.execute(JOINED_WINDOWS_SQL, params)
-    windows = cursor.fetchall()
-    # Concurrent fan-outs of one key may commit out of order: a window's last event
-    # is not always this one.
-    last_events = Event.objects.select_related("event_type", "actor").in_bulk({w[1] for w in windows})
-    updated = 0
-    for first_event_id, last_event_id, count in windows:
-        summary = batch_summary(
-            event_type=event.event_type,
-            batch_key=plan.batch_key,
-            first_event_id=first_event_id,
-            last_event_id=last_event_id,
-            count=count,
-        )
-        title, body = batch_inbox_content(
-            event_type=event.event_type, last_event=last_events[last_event_id], summary=summary
-        )
-        window = {"batch_first": first_event_id, "batch_last": last_event_id, "batch_count": count}
-        cursor.execute(RETITLE_SQL, {**params, "batch_title": title, "batch_body": body, **window})
-        updated += max(cursor.rowcount, 0)
-    if updated:
-        # For observers only (the live inbox shows the item's new words).
-        transaction.on_commit(
-            lambda: batch_items_updated.send(
-                sender=UserNotification,
-                event_type_id=event.event_type_id,
-                batch_key=plan.batch_key,
-                after_user_id=params["after"],
-                upto_user_id=params["upto"],
-            )
-        )
-    return created, updated
+    return created

@@ -257,7 +257,7 @@ def _fan_out_chunk(
         with connection.cursor() as cursor:
             deliveries, muted = 0, {}
             if audience.batch:
-                inserted, _ = batch_chunk_fan_out(
+                inserted = batch_chunk_fan_out(
                     cursor, event=event, plan=audience.batch, params=params, where_sql=f"{MATCH} {UPTO}"
                 )
             else:

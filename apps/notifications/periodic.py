@@ -9,7 +9,7 @@ def periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
-        "Batching: close the windows due": (
+        "Batching: refresh open items, close the windows due": (
             "notifications.batches_close",
             settings.BATCH_CLOSE_INTERVAL_SECONDS,
             "maintenance",

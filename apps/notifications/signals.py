@@ -7,7 +7,7 @@ from django.dispatch import Signal
 # chunk's deliveries are handed to dispatch by the fan-out task (tasks.py), never here.
 fan_out_chunk_committed = Signal()
 
-# Sent after a committed fan-out chunk of a batching event type whose event joined open
-# windows, with event_type_id, batch_key, after_user_id and upto_user_id: the inbox
-# items of the open windows of that key in that range have new words. For observers only (the live inbox).
+# Sent after the refresh (batch_refresh.py) rewrote the inbox items of open batching
+# windows, with event_type_id and batch_key: those items have new words (a count, a
+# list). For observers only (the live inbox).
 batch_items_updated = Signal()

@@ -15,6 +15,7 @@ from apps.events.selectors import event_fanout_overdue
 from apps.events.services import events_relay_schedule
 
 from .batch_close import batches_close_page
+from .batch_refresh import batches_refresh
 from .fanout import FanOutChunk, event_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
 from .send_cancel import send_deliveries_cancel
@@ -96,9 +97,11 @@ def direct_send_cancel_task(send_id: int, by: str) -> int:
 
 
 def batches_close(*, now=None) -> int:
-    """Close every batching window due, a page (one transaction) at a time, handing each
-    page's deliveries to dispatch once it has committed; returns how many windows. A
+    """Bring the open windows' inbox items up to date (batch_refresh.py), then close
+    every window due, a page (one transaction) at a time, handing each page's
+    deliveries to dispatch once it has committed; returns how many windows closed. A
     crash between the two leaves them pending for the stale sweeper."""
+    batches_refresh()
     closed = 0
     while page := batches_close_page(now=now):
         closed += page.windows

@@ -46,16 +46,37 @@ class ThrottleRule:
     overflow: str
 
 
+def _settings_rule(item: str) -> ThrottleRule:
+    """One THROTTLE_LIMITS item, "channel=limit/seconds" ("/seconds" omitted: an hour)."""
+    channel, _, rate = item.partition("=")
+    limit, _, seconds = rate.partition("/")
+    channel = channel.strip()
+    if channel not in Channel.values or channel == Channel.IN_APP:
+        raise ValueError(f"THROTTLE_LIMITS: {item!r} names no external channel")
+    try:
+        window = timedelta(seconds=int(seconds or 3600))
+        rule = ThrottleRule(ALL_TYPES, (channel,), int(limit), window, HOLD)
+    except ValueError:
+        raise ValueError(f"THROTTLE_LIMITS: {item!r} is not channel=limit/seconds") from None
+    if rule.limit < 1 or not timedelta(0) < window <= THROTTLE_WINDOW_MAX:
+        raise ValueError(f"THROTTLE_LIMITS: {item!r} needs a limit of 1 or more and a window up to a week")
+    return rule
+
+
 def settings_rules() -> list[ThrottleRule]:
     """THROTTLE_LIMITS: "channel=limit/seconds" items, for every event type."""
-    rules = []
-    for item in settings.THROTTLE_LIMITS:
-        channel, _, rate = item.partition("=")
-        limit, _, seconds = rate.partition("/")
-        rules.append(
-            ThrottleRule(ALL_TYPES, (channel.strip(),), int(limit), timedelta(seconds=int(seconds or 3600)), HOLD)
-        )
-    return rules
+    return [_settings_rule(item) for item in settings.THROTTLE_LIMITS]
+
+
+def throttle_settings_check(app_configs=None, **kwargs) -> list:
+    """A system check: a bad THROTTLE_LIMITS stops the start rather than every fan-out."""
+    from django.core.checks import Error
+
+    try:
+        settings_rules()
+    except ValueError as exc:
+        return [Error(str(exc), id="subscriptions.E001")]
+    return []
 
 
 def throttle_rules(*, event_type_id: int | None) -> list[ThrottleRule]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryStatus
 from apps.events.models import Event, EventBatch, EventType, FanoutState
+from apps.notifications.batch_refresh import batches_refresh
 from apps.notifications.models import UserNotification
 from apps.notifications.publish import event_publish
 from apps.notifications.tasks import batches_close
@@ -83,6 +84,7 @@ def test_fifty_events_of_one_key_are_one_item_and_one_email_per_subscriber(
     author = make_user("author")
     events = publish(comments, "7", 50, actor=author)
     fanned_out(events)
+    batches_refresh()  # beat's, before each close
 
     for person in subscribers:
         [item] = UserNotification.objects.filter(user=person)
@@ -111,6 +113,7 @@ def test_fifty_events_of_one_key_are_one_item_and_one_email_per_subscriber(
 def test_events_of_two_keys_are_two_items_and_two_emails(smtp_worker, smtp_sink, subscribers, comments):
     events = publish(comments, "21", 4) + publish(comments, "22", 3)
     fanned_out(events)
+    batches_refresh()
     person = subscribers[0]
     titles = sorted(UserNotification.objects.filter(user=person).values_list("title", flat=True))
     assert titles == ["3 new comments on Scenario 22", "4 new comments on Scenario 21"]

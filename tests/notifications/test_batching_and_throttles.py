@@ -1,6 +1,6 @@
 """Batching windows and throttles in this process's fan-out (no worker): the event
-types API sets them, bad values are refused in the envelope, a window's inbox item
-updates as events join, a data field keys batches, and the close applies preferences."""
+types API sets them, bad values are refused in the envelope, a window's inbox item is
+refreshed as events join, a data field keys batches, and the close applies preferences."""
 
 from datetime import timedelta
 
@@ -11,9 +11,11 @@ from apps.common.channels import Channel
 from apps.delivery.models import Delivery, DeliveryEvent, DeliveryStatus
 from apps.events.models import Event, EventBatch, EventType
 from apps.notifications.batch_close import batches_close_page
+from apps.notifications.batch_refresh import batches_refresh
 from apps.notifications.fanout import event_fan_out
 from apps.notifications.models import UserNotification
 from apps.subscriptions.models import Preference
+from apps.subscriptions.throttles import throttle_settings_check
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +81,9 @@ def test_the_item_updates_as_events_join_and_a_data_field_keys_batches(threads):
 
     fan_out(event_type, thread="a", title="Second")
     item.refresh_from_db()
+    assert item.title == "Reply posted: First"  # counted; the words wait for the refresh
+    assert batches_refresh() == 2  # ann's and bob's: one rewrite for both
+    item.refresh_from_db()
     assert item.title == "2 new replies on Checkout flow"
     assert item.body == "- First\n- Second"
     assert item.read_at is None  # new activity: unread again
@@ -90,6 +95,7 @@ def test_the_item_updates_as_events_join_and_a_data_field_keys_batches(threads):
         ("data:b", 1),
     }
     assert not Delivery.objects.exists()
+    assert batches_refresh() == 0  # up to date; a window of one keeps its event's words
 
 
 def test_the_close_applies_preferences_and_waits_for_the_window(threads):
@@ -126,3 +132,12 @@ def test_a_throttle_into_the_history_says_throttled(db, make_user, subscribe):
     assert second.last_error == "throttled" and second.not_before.second == 0
     [row] = DeliveryEvent.objects.filter(delivery=second)
     assert row.status == "throttled" and row.detail["reason"] == "throttled"
+
+
+@pytest.mark.parametrize("bad", ["email", "email=x/60", "in_app=3/60", "fax=3/60", "email=0/60", "email=3/9999999"])
+def test_a_bad_settings_limit_is_refused_at_start(settings, bad):
+    settings.THROTTLE_LIMITS = [bad]
+    [error] = throttle_settings_check()
+    assert "THROTTLE_LIMITS" in error.msg and error.id == "subscriptions.E001"
+    settings.THROTTLE_LIMITS = ["email=20/3600", "sms=5"]
+    assert throttle_settings_check() == []
