@@ -67,15 +67,21 @@ def remove_event(event) -> None:
         cursor.execute("DELETE FROM events_event WHERE id = %s", [event.pk])
 
 
-def setup(event_type) -> None:
-    remove_bench_users()
+def insert_bench_users(count: int) -> None:
+    """Users bench-1 … bench-<count>, without profiles."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,"
             " is_active, date_joined) SELECT '!', false, 'bench-' || g, '', '', 'bench' || g || '@example.com',"
             " false, true, now() FROM generate_series(1, %s) g",
-            [N],
+            [count],
         )
+
+
+def setup(event_type) -> None:
+    remove_bench_users()
+    insert_bench_users(N)
+    with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO accounts_profile (user_id, phone, timezone, locale)"
             " SELECT id, '', (%s::text[])[1 + id %% 5], 'en' FROM auth_user WHERE username LIKE 'bench-%%'"

@@ -85,8 +85,15 @@ def test_event_type_added_in_admin_gets_a_default_priority(staff_client):
     from apps.events.models import EventType
 
     url = reverse("admin:events_eventtype_add")
-    # The form posts its initial priority (normal) unless the operator picks another.
-    common = {"description": "", "default_channels": "[]", "default_priority": "normal"}
+    # The form posts its initial priority (normal) unless the operator picks another,
+    # and its initial throttle window and overflow.
+    common = {
+        "description": "",
+        "default_channels": "[]",
+        "default_priority": "normal",
+        "throttle_window_seconds": 3600,
+        "throttle_overflow": "hold",
+    }
     staff_client.post(url, {**common, "key": "pager-fired", "name": "Pager", "critical": "on"})
     staff_client.post(url, {**common, "key": "news", "name": "News"})
     staff_client.post(
@@ -112,3 +119,27 @@ def test_a_status_webhook_shows_why_it_fails_but_never_its_secret(staff_client):
     assert page.status_code == 200
     assert "answered 503: down" in page.text and endpoint.secret not in page.text
     assert staff_client.get(reverse("admin:integrations_statuswebhookendpoint_add")).status_code == 403
+
+
+def test_batching_and_throttle_set_in_the_admin_and_bad_values_refused(staff_client):
+    from apps.events.models import EventType
+
+    url = reverse("admin:events_eventtype_add")
+    form = {
+        "key": "comment-added",
+        "name": "Comment added",
+        "description": "",
+        "default_channels": "[]",
+        "default_priority": "normal",
+        "throttle_window_seconds": 3600,
+        "throttle_overflow": "hold",
+    }
+    refused = staff_client.post(url, {**form, "batch_window_seconds": 0, "throttle_limit": 0})
+    assert refused.status_code == 200  # the form again, with its errors
+    assert set(refused.context["adminform"].form.errors) == {"batch_window_seconds", "throttle_limit"}
+    assert not EventType.objects.filter(key="comment-added").exists()
+
+    saved = staff_client.post(url, {**form, "batch_window_seconds": 300, "batch_noun": "comments", "throttle_limit": 3})
+    assert saved.status_code == 302
+    event_type = EventType.objects.get(key="comment-added")
+    assert (event_type.batch_window_seconds, event_type.batch_noun, event_type.throttle_limit) == (300, "comments", 3)

@@ -4,6 +4,7 @@ event type and channel, in the recipient's locale (see apps.templating.render)."
 import time
 
 from apps.common.channels import Channel
+from apps.events.selectors import batch_summary_of_notification
 from apps.templating.context import event_context
 from apps.templating.render import Rendered, template_render
 
@@ -18,6 +19,10 @@ def render_delivery(delivery) -> Rendered:
     user = notification.user
     profile = getattr(user, "profile", None)
     context = event_context(notification.event, recipient=user, data=notification.effective_data)
+    # A batching window's one message: its templates read batch.count, batch.items, ...
+    # (looked up only for events of a batching type: they carry their key).
+    if notification.event.batch_key:
+        context["batch"] = batch_summary_of_notification(notification_id=notification.pk)
     if user is None:
         # A send to an address that is no user: the template sees only the address.
         kind = "email" if delivery.channel == Channel.EMAIL else "phone"

@@ -15,6 +15,12 @@ def event_type_create(
     default_channels: list | None = None,
     default_priority: str | None = None,
     self_service: bool = False,
+    batch_window_seconds: int | None = None,
+    batch_key: str = "",
+    batch_noun: str = "",
+    throttle_limit: int | None = None,
+    throttle_window_seconds: int = 3600,
+    throttle_overflow: str = "hold",
 ) -> EventType:
     return EventType.objects.create(
         key=key,
@@ -25,10 +31,28 @@ def event_type_create(
         # A critical type's fan-outs are critical unless asked otherwise.
         default_priority=default_priority or (CRITICAL if critical else NORMAL),
         self_service=self_service,
+        batch_window_seconds=batch_window_seconds,
+        batch_key=batch_key,
+        batch_noun=batch_noun,
+        throttle_limit=throttle_limit,
+        throttle_window_seconds=throttle_window_seconds,
+        throttle_overflow=throttle_overflow,
     )
 
 
-_EVENT_TYPE_EDITABLE = ("name", "description", "critical", "default_priority", "self_service")
+_EVENT_TYPE_EDITABLE = (
+    "name",
+    "description",
+    "critical",
+    "default_priority",
+    "self_service",
+    "batch_window_seconds",
+    "batch_key",
+    "batch_noun",
+    "throttle_limit",
+    "throttle_window_seconds",
+    "throttle_overflow",
+)
 
 
 def event_type_update(*, event_type: EventType, data: dict) -> EventType:

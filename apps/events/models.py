@@ -1,9 +1,13 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.common.priorities import NORMAL, PRIORITY_CHOICES
+
+# The longest batching window or throttle window.
+WEEK = 7 * 24 * 3600
 
 
 class EventType(models.Model):
@@ -25,6 +29,46 @@ class EventType(models.Model):
     )
     # The priority its subscriber fan-outs travel at (a direct send names its own).
     default_priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
+    # Batching: the first event of a key opens a window of this many seconds per
+    # recipient; the key's later events join it and, once it closes, each recipient gets
+    # one notification per channel for all of them (apps.notifications.batching). Null:
+    # every event is its own notification. Critical types are never batched.
+    batch_window_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(WEEK)],
+        help_text="Collapse a key's events within this many seconds into one notification.",
+    )
+    # The data field whose value is the key; empty: the event's subject. (Database
+    # defaults on these: raw inserts, like data loads and older migrations, leave them out.)
+    batch_key = models.CharField(
+        max_length=100, blank=True, db_default="", help_text="The data field that groups events; empty: the subject."
+    )
+    # What a batch counts, in the plural ("comments"): "3 new comments on Checkout flow".
+    batch_noun = models.CharField(max_length=60, blank=True, db_default="", help_text='Plural noun, e.g. "comments".')
+    # Throttle: at most this many of its deliveries per recipient and channel in each
+    # window of throttle_window_seconds; the rest are held for the next window or put
+    # in the person's digest (apps.subscriptions.throttles). Null: no limit of its own
+    # (THROTTLE_LIMITS of the settings may still apply to every type).
+    throttle_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many deliveries per recipient and channel in a window.",
+    )
+    throttle_window_seconds = models.PositiveIntegerField(
+        default=3600,
+        db_default=3600,
+        validators=[MinValueValidator(1), MaxValueValidator(WEEK)],
+        help_text="The throttle's window.",
+    )
+    throttle_overflow = models.CharField(
+        max_length=10,
+        choices=[("hold", "Hold for the next window"), ("digest", "Put in the digest")],
+        default="hold",
+        db_default="hold",
+        help_text="What becomes of a delivery over the limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -79,10 +123,16 @@ class Event(models.Model):
     # The X-Request-ID of the request (or the id of the task) that published it; its
     # notifications and deliveries are traced back to it through the event.
     correlation_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
+    # Its batch key (EventType.batch_key) when its type batches: a batch lists the events
+    # of its key between its first and its last.
+    batch_key = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["event_type", "batch_key", "id"], name="event_batch_items", condition=~models.Q(batch_key="")
+            ),
             # The outbox relay's scan: only unfinished events, so it stays tiny.
             models.Index(
                 fields=["created_at"],
@@ -93,3 +143,60 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.event_type_id}#{self.pk}"
+
+
+class EventBatch(models.Model):
+    """One recipient's window over one batch key of one event type: the events that
+    joined it and the one inbox item that stands for them. Open while closed_at is
+    null (at most one per key and person); beat closes it at closes_at and only then
+    writes its deliveries (apps.notifications.batch_close)."""
+
+    # No database constraints (the fan-out writes these in bulk, like its inbox items):
+    # rows come only from the fan-out's SELECT over constrained subscriptions.
+    event_type = models.ForeignKey(EventType, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    batch_key = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    notification = models.OneToOneField(
+        "notifications.UserNotification",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="batch",
+        db_constraint=False,
+    )
+    count = models.PositiveIntegerField(default=1)
+    # The count its inbox item's words show: the refresh rewrites them while it lags.
+    shown_count = models.PositiveIntegerField(default=1, db_default=1)
+    first_event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    last_event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    # The priority its deliveries travel at (its first event's).
+    priority = models.CharField(max_length=10, choices=PRIORITY_CHOICES, default=NORMAL)
+    opened_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # What its templates see once closed (`batch` in their context): count, first,
+    # last, items, actors. Written by the close, one value per distinct window.
+    summary = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The one open window per key and person the fan-out joins (ON CONFLICT).
+            models.UniqueConstraint(
+                fields=["event_type", "batch_key", "user"],
+                name="uniq_open_batch",
+                condition=models.Q(closed_at__isnull=True),
+            )
+        ]
+        indexes = [
+            # Beat's scan for windows due to close: open ones only.
+            models.Index(fields=["closes_at"], name="batch_due", condition=models.Q(closed_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"batch {self.event_type_id}:{self.batch_key} → {self.user_id} ({self.count})"

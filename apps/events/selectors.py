@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import Event, EventType, FanoutState
+from .models import Event, EventBatch, EventType, FanoutState
 
 
 def event_type_list():
@@ -36,3 +36,12 @@ def event_fanout_overdue(*, limit: int | None = None) -> dict[str, list[int]]:
     for event_id, priority in rows:
         by_priority.setdefault(priority, []).append(event_id)
     return by_priority
+
+
+def batch_summary_of_notification(*, notification_id: int) -> dict | None:
+    """The summary of the closed batching window whose item this is, else None."""
+    return (
+        EventBatch.objects.filter(notification_id=notification_id, closed_at__isnull=False)
+        .values_list("summary", flat=True)
+        .first()
+    )

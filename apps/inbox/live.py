@@ -40,6 +40,15 @@ def inbox_watchers() -> set[int]:
     return {int(name[len(prefix) :]) for name in (c.decode() for c in channels) if name[len(prefix) :].isdigit()}
 
 
+def _watchers_between(after_user_id: int, upto_user_id: int | None) -> set[int]:
+    """The watchers among one fan-out chunk's people."""
+    return {
+        user_id
+        for user_id in inbox_watchers()
+        if user_id > after_user_id and (upto_user_id is None or user_id <= upto_user_id)
+    }
+
+
 def inbox_item_json(item: UserNotification) -> str:
     return json.dumps(InboxItemOutput(item).data, separators=(",", ":"))
 
@@ -47,9 +56,7 @@ def inbox_item_json(item: UserNotification) -> str:
 def inbox_live_publish_chunk(*, event_id: int, after_user_id: int, upto_user_id: int | None) -> int:
     """Publish the new inbox items of one committed fan-out chunk to the people
     watching; returns how many were published."""
-    watchers = {user_id for user_id in inbox_watchers() if user_id > after_user_id}
-    if upto_user_id is not None:
-        watchers = {user_id for user_id in watchers if user_id <= upto_user_id}
+    watchers = _watchers_between(after_user_id, upto_user_id)
     if not watchers:
         return 0
     bounds = {"user_id__gt": after_user_id} | ({} if upto_user_id is None else {"user_id__lte": upto_user_id})
@@ -68,3 +75,26 @@ def inbox_live_publish_chunk(*, event_id: int, after_user_id: int, upto_user_id:
         pipe.publish(inbox_channel(item.user_id), json.dumps(payload, separators=(",", ":")))
     pipe.execute()
     return len(payloads)
+
+
+def inbox_live_publish_batch_updates(*, event_type_id: int, batch_key: str) -> int:
+    """Publish the inbox items of one key's open batching windows (their count and
+    words changed) to the people watching, marked `updated`: the stream shows them in
+    place of the item it already has."""
+    watchers = inbox_watchers()
+    if not watchers:
+        return 0
+    items = list(
+        UserNotification.objects.filter(
+            batch__event_type_id=event_type_id,
+            batch__batch_key=batch_key,
+            batch__closed_at__isnull=True,
+            user_id__in=watchers,
+            in_inbox=True,
+        ).select_related("event__event_type")
+    )
+    pipe = live_client().pipeline(transaction=False)
+    for item, payload in zip(items, InboxItemOutput(items, many=True).data, strict=True):
+        pipe.publish(inbox_channel(item.user_id), json.dumps({**payload, "updated": True}, separators=(",", ":")))
+    pipe.execute()
+    return len(items)

@@ -137,8 +137,13 @@ class InboxStream:
                 continue
             if data is CLOSED:
                 return  # the hub lost Redis or this client lagged: it reconnects and catches up
-            item_id = json.loads(data)["id"]
-            if item_id > last_id:  # already sent by the catch-up
+            item = json.loads(data)
+            item_id = item["id"]
+            if item.get("updated"):
+                # A batch's item with new words: shown in place, the resume point unmoved.
+                last_write = clock()
+                yield _sse(event="notification_updated", data=data.decode(), event_id=last_id)
+            elif item_id > last_id:  # already sent by the catch-up
                 last_id = item_id
                 last_write = clock()
                 yield _sse(event="notification", data=data.decode(), event_id=item_id)

@@ -25,6 +25,7 @@ from apps.events.models import Event, FanoutState
 from apps.subscriptions.models import Subscription
 from apps.subscriptions.policy import Recipients, delivery_policy, policy_history_sql
 
+from .batching import BatchPlan, batch_chunk_fan_out, event_batch_plan
 from .destinations import destinations_fan_out
 from .models import DirectSend, DirectSendRecipient, SendStatus, UserNotification
 from .rendering import inbox_content, inbox_content_by_locale
@@ -99,6 +100,8 @@ def _insert_deliveries(
         status=policy.status, last_error=policy.last_error, not_before=policy.not_before, joins=policy.joins
     )
     params = {**params, **policy.params}
+    for statement, statement_params in policy.before:  # the throttle counters
+        cursor.execute(statement, {**params, **statement_params})
     if not policy.joins:  # critical: nobody is muted
         cursor.execute(insert, params)
         return max(cursor.rowcount, 0), {}
@@ -138,6 +141,9 @@ class Audience:
     addresses: bool = False
     # Operators' chat destinations of the event type (destinations.py): with the first chunk.
     destinations: bool = False
+    # A batching event type's subscribers: windows instead of items and deliveries
+    # (batching.py); None for every other event.
+    batch: BatchPlan | None = None
 
 
 # An event's subscribers (the publish path).
@@ -249,9 +255,14 @@ def _fan_out_chunk(
         }
         params["upto"] = _chunk_end(audience, params, chunk_size)
         with connection.cursor() as cursor:
-            cursor.execute(audience.notifications_sql, params)
-            inserted = max(cursor.rowcount, 0)
             deliveries, muted = 0, {}
+            if audience.batch:
+                inserted = batch_chunk_fan_out(
+                    cursor, event=event, plan=audience.batch, params=params, where_sql=f"{MATCH} {UPTO}"
+                )
+            else:
+                cursor.execute(audience.notifications_sql, params)
+                inserted = max(cursor.rowcount, 0)
             if audience.deliveries_sql:
                 # Opt-outs, mutes, suppressions, digests and quiet hours are decided in
                 # the INSERT itself.
@@ -308,6 +319,8 @@ def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Ite
         return  # scheduled for later (beat releases it) or cancelled
     if send is not None:
         audience = recipients_audience(send)
+    elif plan := event_batch_plan(event):
+        audience = replace(SUBSCRIBERS, deliveries_sql=None, batch=plan)
     elif _has_external_subscribers(event):
         audience = SUBSCRIBERS
     else:

@@ -9,4 +9,9 @@ def periodic_tasks():
             settings.OUTBOX_RELAY_INTERVAL_SECONDS,
             "maintenance",
         ),
+        "Batching: refresh open items, close the windows due": (
+            "notifications.batches_close",
+            settings.BATCH_CLOSE_INTERVAL_SECONDS,
+            "maintenance",
+        ),
     }

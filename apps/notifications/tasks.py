@@ -10,10 +10,12 @@ from celery import shared_task
 
 from apps.common.priorities import queue_for
 from apps.common.retry import DATABASE_OUTAGE_RETRY
-from apps.delivery.tasks import deliveries_enqueue
+from apps.delivery.tasks import deliveries_enqueue, deliveries_enqueue_routed
 from apps.events.selectors import event_fanout_overdue
 from apps.events.services import events_relay_schedule
 
+from .batch_close import batches_close_page
+from .batch_refresh import batches_refresh
 from .fanout import FanOutChunk, event_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
 from .send_cancel import send_deliveries_cancel
@@ -92,3 +94,22 @@ def direct_send_cancel_task(send_id: int, by: str) -> int:
     or a race with the inline part cancels nothing twice)."""
     cancelled, _ = send_deliveries_cancel(send_id=send_id, by=by)
     return cancelled
+
+
+def batches_close(*, now=None) -> int:
+    """Bring the open windows' inbox items up to date (batch_refresh.py), then close
+    every window due, a page (one transaction) at a time, handing each page's
+    deliveries to dispatch once it has committed; returns how many windows closed. A
+    crash between the two leaves them pending for the stale sweeper."""
+    batches_refresh()
+    closed = 0
+    while page := batches_close_page(now=now):
+        closed += page.windows
+        deliveries_enqueue_routed(delivery_ids=page.pending_delivery_ids)
+    return closed
+
+
+# Two closers at once close each window once (SKIP LOCKED): no slot lock needed.
+@shared_task(name="notifications.batches_close", acks_late=True, **DATABASE_OUTAGE_RETRY)
+def batches_close_task() -> int:
+    return batches_close()

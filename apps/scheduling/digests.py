@@ -27,6 +27,7 @@ from apps.notifications.models import UserNotification
 from apps.subscriptions.models import DigestFrequency, Preference
 from apps.subscriptions.policy import DIGEST_HOLD
 from apps.subscriptions.quiet_hours import quiet_hold_until
+from apps.subscriptions.throttles import THROTTLED
 from apps.templating.context import event_context
 from apps.templating.render import template_render
 
@@ -52,12 +53,14 @@ def _entry(notification) -> dict:
 
 
 def _release_held(*, user_id: int, channel: str, now) -> int:
-    """The person turned the digest off: their held deliveries go out one by one."""
+    """The person turned the digest off: their held deliveries go out one by one, but
+    those a throttle put in the digest (they stay for an hourly one)."""
     with transaction.atomic():
         ids = list(
             _held()
             .select_for_update(skip_locked=True)
             .filter(notification__user_id=user_id, channel=channel)
+            .exclude(last_error=THROTTLED)
             .values_list("pk", flat=True)
         )
         Delivery.objects.filter(pk__in=ids).update(not_before=None, updated_at=now)
@@ -71,7 +74,10 @@ def digest_build(*, user_id: int, channel: str, preference: Preference | None, p
     frequency = preference.digest_for(channel) if preference else DigestFrequency.OFF
     if frequency == DigestFrequency.OFF:
         _release_held(user_id=user_id, channel=channel, now=now)
-        return None
+        if not _held().filter(notification__user_id=user_id, channel=channel, last_error=THROTTLED).exists():
+            return None
+        # Over a throttle into the digest, for a person without one: an hourly digest.
+        frequency = DigestFrequency.HOURLY
     tz = profile.timezone if profile else "UTC"
     start, end = digest_window(
         now=now, tz=tz, frequency=frequency, send_hour=settings.DIGEST_SEND_HOUR, weekday=settings.DIGEST_WEEKDAY
@@ -122,7 +128,7 @@ def digest_build(*, user_id: int, channel: str, preference: Preference | None, p
             created_at=now,
         )
         hold = None
-        if channel in settings.QUIET_HOURS_CHANNELS and preference.quiet_start and preference.quiet_end:
+        if channel in settings.QUIET_HOURS_CHANNELS and preference and preference.quiet_start and preference.quiet_end:
             hold = quiet_hold_until(now=now, tz=tz, start=preference.quiet_start, end=preference.quiet_end)
         digest = Delivery.objects.create(
             notification=notification, channel=channel, created_at=now, updated_at=now, not_before=hold

@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from apps.common.models import IdempotencyRecord
 from apps.delivery.models import Delivery, DeliveryStatus, EarlyProviderEvent
+from apps.events.models import EventBatch
 from apps.notifications.models import UserNotification
+from apps.subscriptions.models import ThrottleCounter
+from apps.subscriptions.throttles import THROTTLE_WINDOW_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +40,8 @@ def retention_purge(*, now=None, days: int | None = None, batch_size: int | None
     """Delete, older than `days`: finished deliveries (their history goes with them),
     inbox items read and archived, and items outside the inbox left without deliveries;
     and provider callbacks held longer than EARLY_CALLBACK_KEEP_HOURS for a send never
-    recorded; and the answers to Idempotency-Keys older than IDEMPOTENCY_TTL_SECONDS.
+    recorded; and the answers to Idempotency-Keys older than IDEMPOTENCY_TTL_SECONDS;
+    closed batching windows; and throttle counters of windows long past.
     Unfinished deliveries keep their notification."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=days if days is not None else settings.RETENTION_DAYS)
@@ -69,6 +73,11 @@ def retention_purge(*, now=None, days: int | None = None, batch_size: int | None
             batch_size,
         ),
     }
+    counts["closed_batches"] = _delete_in_batches(EventBatch.objects.filter(closed_at__lt=cutoff), batch_size)
+    # A counter is read only in its own window (a week at the most).
+    counts["throttle_counters"] = _delete_in_batches(
+        ThrottleCounter.objects.filter(window_start__lt=now - THROTTLE_WINDOW_MAX - timedelta(days=1)), batch_size
+    )
     if any(counts.values()):
         logger.info("retention purge (older than %s): %s", cutoff.isoformat(), counts)
     return counts

@@ -9,7 +9,17 @@ from .services import subscriptions_delete, subscriptions_revoke_for_event_type,
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "critical", "self_service", "default_priority", "default_channels", "created_at")
+    list_display = (
+        "key",
+        "name",
+        "critical",
+        "self_service",
+        "default_priority",
+        "batch_window_seconds",
+        "throttle_limit",
+        "default_channels",
+        "created_at",
+    )
     list_filter = ("critical", "self_service", "default_priority")
     search_fields = ("key", "name")
 

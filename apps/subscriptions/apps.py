@@ -6,4 +6,9 @@ class SubscriptionsConfig(AppConfig):
     label = "subscriptions"
 
     def ready(self):
+        from django.core.checks import register
+
         from . import receivers  # noqa: F401
+        from .throttles import throttle_settings_check
+
+        register(throttle_settings_check)

@@ -13,9 +13,11 @@ from apps.common.permissions import service_scope
 from apps.common.priorities import PRIORITY_CHOICES
 from apps.common.schema import api_schema, results_of
 from apps.events.event_types import event_type_create
+from apps.events.models import WEEK
 from apps.events.selectors import event_type_list
 
 from .services import event_type_update_closing_access
+from .throttles import DIGEST, HOLD
 
 
 class EventTypeOutput(serializers.Serializer):
@@ -26,6 +28,43 @@ class EventTypeOutput(serializers.Serializer):
     default_channels = serializers.ListField(child=serializers.CharField())
     default_priority = serializers.CharField()
     self_service = serializers.BooleanField()
+    batch_window_seconds = serializers.IntegerField(allow_null=True)
+    batch_key = serializers.CharField()
+    batch_noun = serializers.CharField()
+    throttle_limit = serializers.IntegerField(allow_null=True)
+    throttle_window_seconds = serializers.IntegerField()
+    throttle_overflow = serializers.CharField()
+
+
+BATCH_WINDOW_HELP = (
+    "Collapse a burst: the first event of a batch key opens a window of this many seconds per recipient, the "
+    "key's later events join it, and when it closes each recipient gets one notification per channel for all "
+    "of them. Null: no batching. Ignored for critical types."
+)
+THROTTLE_HELP = (
+    "At most this many deliveries of the type per recipient and channel in each window of "
+    "throttle_window_seconds; the rest are held (throttle_overflow). Null: no limit. Critical types pass."
+)
+BATCH_KEY_HELP = "The data field whose value groups events into one batch; empty: the event's subject."
+
+
+class BatchAndThrottleInput(serializers.Serializer):
+    batch_window_seconds = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=WEEK, help_text=BATCH_WINDOW_HELP
+    )
+    batch_key = serializers.RegexField(
+        r"^[A-Za-z0-9_]*$", required=False, allow_blank=True, max_length=100, help_text=BATCH_KEY_HELP
+    )
+    batch_noun = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text='What a batch counts, e.g. "comments".'
+    )
+    throttle_limit = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=100_000, help_text=THROTTLE_HELP
+    )
+    throttle_window_seconds = serializers.IntegerField(required=False, min_value=1, max_value=WEEK)
+    throttle_overflow = serializers.ChoiceField(
+        choices=[HOLD, DIGEST], required=False, help_text="Over the limit: held for the next window, or digested."
+    )
 
 
 SELF_SERVICE_HELP = (
@@ -38,7 +77,7 @@ SELF_SERVICE_HELP = (
 class EventTypeListApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.TEMPLATES_WRITE)]
 
-    class Input(serializers.Serializer):
+    class Input(BatchAndThrottleInput):
         key = serializers.RegexField(r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -70,7 +109,7 @@ class EventTypeListApi(APIView):
 class EventTypeDetailApi(APIView):
     permission_classes = [service_scope(ApiKeyScope.TEMPLATES_WRITE)]
 
-    class Input(serializers.Serializer):
+    class Input(BatchAndThrottleInput):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         critical = serializers.BooleanField(required=False)

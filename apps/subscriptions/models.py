@@ -102,3 +102,27 @@ class Preference(models.Model):
 
     def digest_for(self, channel: str) -> str:
         return self.digest_channels.get(channel, self.digest)
+
+
+class ThrottleCounter(models.Model):
+    """How many deliveries one person was written on one channel in one fixed window,
+    for one throttle scope (an event type's id, or 0 for THROTTLE_LIMITS, every type).
+    Counted by the fan-out's own statements (apps.subscriptions.throttles), so a limit
+    costs no round trip per recipient; rows of past windows are purged by retention."""
+
+    user_id = models.BigIntegerField()
+    channel = models.CharField(max_length=16)
+    scope = models.BigIntegerField()
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "channel", "scope", "window_start"], name="uniq_throttle_counter"
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="throttle_counter_window")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.channel} [{self.scope}] {self.window_start}: {self.count}"

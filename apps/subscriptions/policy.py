@@ -13,12 +13,14 @@ statistics the planner has not seen). One decision, whichever path wrote the row
   suppression list → status cancelled, last_error "suppressed";
 - channel on digest → pending, held with not_before = DIGEST_HOLD until the digest
   task takes it into a digest;
+- over a throttle (throttles.py: at most N per person and channel in a window) →
+  pending with last_error "throttled", held until the next window or into the digest;
 - quiet hours → email, SMS and push (QUIET_HOURS_CHANNELS) held until the window's
   end. Windows are computed in Python once per distinct (time zone, start, end) among
   the chunk's people, never per person, and become a CASE in the INSERT.
 
-Each of those gets a DeliveryEvent saying why (`cancelled` or `held`, with the
-reason): the answer to "why did I get no email?".
+Each of those gets a DeliveryEvent saying why (`cancelled`, `throttled` or `held`, with
+the reason): the answer to "why did I get no email?".
 
 Critical event types skip all of it. People without a Preference row cost a LEFT JOIN.
 """
@@ -36,6 +38,7 @@ from apps.delivery.models import DeliveryEvent, DeliveryStatus, Suppression
 
 from .models import Preference, Subscription
 from .quiet_hours import quiet_hold_until
+from .throttles import THROTTLED, throttle_history_detail, throttle_rules, throttle_sql
 
 # "Until the digest is built": far enough never to be released by time, and the
 # marker the digest task looks for.
@@ -93,6 +96,8 @@ class DeliveryPolicy:
     last_error: str = "''"
     not_before: str = "CAST(NULL AS timestamptz)"  # typed: SELECT DISTINCT needs it
     params: dict = field(default_factory=dict)
+    # Statements (sql, params) to run just before the INSERT: the throttle counters.
+    before: list = field(default_factory=list)
 
 
 def _in_list(name: str, values) -> tuple[str, dict]:
@@ -172,8 +177,18 @@ def delivery_policy(*, recipients: Recipients, params: dict, critical: bool, now
     last_error = " ".join(f"WHEN {condition} THEN '{reason}'" for condition, reason in reasons)
     digesting, frequencies = _in_list("policy_freq", DIGESTING)
     quiet_channels, channel_keys = _in_list("policy_quiet", settings.QUIET_HOURS_CHANNELS)
-    cases = [f"WHEN {cancelled} THEN NULL", f"WHEN {json['digest']} IN ({digesting}) THEN %(policy_hold)s"]
-    extra = {}
+    digest = f"{json['digest']} IN ({digesting})"
+    cases = [f"WHEN {cancelled} THEN NULL", f"WHEN {digest} THEN %(policy_hold)s"]
+    extra, before = {}, []
+    # A person on digest gets the digest anyway; otherwise a throttle comes before quiet hours.
+    rules = throttle_rules(event_type_id=params.get("event_type_id"))
+    if rules:
+        throttle = throttle_sql(rules=rules, recipients=recipients, params=params, now=now, digest_hold=DIGEST_HOLD)
+        joins += throttle.joins
+        cases += throttle.not_before_cases
+        last_error += f" WHEN COALESCE({digest}, FALSE) THEN '' WHEN {throttle.throttled} THEN '{THROTTLED}'"
+        extra.update(throttle.params)
+        before = throttle.before
     for i, (tz, start, end, until) in enumerate(_quiet_windows(recipients, params, now)):
         cases.append(
             f"WHEN {recipients.channel} IN ({quiet_channels}) AND pr.timezone = %(policy_tz_{i})s"
@@ -200,6 +215,7 @@ def delivery_policy(*, recipients: Recipients, params: dict, critical: bool, now
             **channel_keys,
             **extra,
         },
+        before=before,
     )
 
 
@@ -217,8 +233,10 @@ def policy_history_sql(*, source: str) -> tuple[str, dict]:
     sql = f"""
         INSERT INTO {DeliveryEvent._meta.db_table} (delivery_id, status, detail, at)
         SELECT d.id,
-            CASE WHEN d.status = '{DeliveryStatus.CANCELLED}' THEN '{DeliveryStatus.CANCELLED}' ELSE 'held' END,
+            CASE WHEN d.status = '{DeliveryStatus.CANCELLED}' THEN '{DeliveryStatus.CANCELLED}'
+                 WHEN d.last_error = '{THROTTLED}' THEN '{THROTTLED}' ELSE 'held' END,
             CASE WHEN d.status = '{DeliveryStatus.CANCELLED}' THEN CASE d.last_error {reasons} END
+                 WHEN d.last_error = '{THROTTLED}' THEN {throttle_history_detail(build)}
                  WHEN d.not_before = %(policy_hold)s THEN %(policy_reason_digest)s
                  ELSE {build}('reason', 'quiet_hours', 'until', d.not_before) END,
             %(now)s

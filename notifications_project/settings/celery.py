@@ -76,4 +76,5 @@ CELERY_TASK_ROUTES = {
     # The batch of a bulk send goes where its priority says (apply_async(queue=...)); by
     # default, to the normal fan-out queue.
     "notifications.fan_out_batch": {"queue": "fanout"},
+    "notifications.batches_close": {"queue": "maintenance"},
 }

@@ -4,6 +4,8 @@ texts and the channels quiet hours hold."""
 from .environment import env
 
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
+# A batch's templates list its newest this many events (and as many actors).
+BATCH_ITEMS_MAX = env.int("BATCH_ITEMS_MAX", default=20)
 # An event whose fan-out made no progress for this long is re-driven by the relay.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
@@ -18,5 +20,9 @@ OUTBOX_RELAY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RELAY_BACKOFF_MAX_SECONDS", d
 TEMPLATE_RENDER_MAX_SECONDS = env.float("TEMPLATE_RENDER_MAX_SECONDS", default=1.0)
 TEMPLATE_OUTPUT_MAX_CHARS = env.int("TEMPLATE_OUTPUT_MAX_CHARS", default=256 * 1024)
 NOTIFICATION_DEFAULT_LOCALE = env("NOTIFICATION_DEFAULT_LOCALE", default="en")
+# Throttles for every event type, per person and channel: "email=20/3600" is at most
+# 20 emails an hour each; the rest are held for the next window (event types may add
+# their own limit: EventType.throttle_limit). Empty: none.
+THROTTLE_LIMITS = env.list("THROTTLE_LIMITS", default=[])
 # Channels held during quiet hours (in-app is never held).
 QUIET_HOURS_CHANNELS = env.list("QUIET_HOURS_CHANNELS", default=["email", "sms", "push"])

@@ -13,6 +13,9 @@ DIGEST_SEND_HOUR = env.int("DIGEST_SEND_HOUR", default=8)
 DIGEST_WEEKDAY = env.int("DIGEST_WEEKDAY", default=0)
 DIGEST_MAX_ENTRIES = env.int("DIGEST_MAX_ENTRIES", default=100)
 DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=500)
+# Batching windows: how often due windows are closed, and how many per transaction.
+BATCH_CLOSE_INTERVAL_SECONDS = env.int("BATCH_CLOSE_INTERVAL_SECONDS", default=5)
+BATCH_CLOSE_PAGE_SIZE = env.int("BATCH_CLOSE_PAGE_SIZE", default=1000)
 # Retention: read and archived inbox items, and finished deliveries with their history,
 # older than this many days are deleted.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)

@@ -136,4 +136,18 @@
     announcer.textContent = "New notification: " + item.title;
     refreshUnread();
   });
+  // A batch's item while its window is open: its count and list changed.
+  stream.addEventListener("notification_updated", function (message) {
+    var item = JSON.parse(message.data);
+    var shown = document.querySelector('#items li[data-id="' + item.id + '"]');
+    if (fits(item)) {
+      var li = newItem(item);
+      if (shown) { shown.replaceWith(li); } else { list.prepend(li); }
+      announcer.textContent = "Updated: " + item.title;
+    } else if (shown) {
+      shown.remove();
+    }
+    updateEmpty();
+    refreshUnread();
+  });
 })();

@@ -33,13 +33,15 @@ class SseStream:
             else:
                 event[field] = value
 
-    def next_notification(self, timeout: float = 20) -> dict:
+    def next_notification(self, timeout: float = 20, kind: str = "notification") -> dict:
+        """The next event of `kind` (a new item; "notification_updated": an item's new
+        words), as its data with the event's id."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             event = self.next_event()
-            if event.get("event") == "notification":
+            if event.get("event") == kind:
                 return {"id": int(event["id"]), **json.loads(event["data"])}
-        raise TimeoutError(f"no notification in {timeout}s")
+        raise TimeoutError(f"no {kind} in {timeout}s")
 
     def close(self):
         self.response.close()

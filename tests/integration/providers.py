@@ -4,6 +4,8 @@ circuit breakers and rate limits in the test Redis."""
 
 import contextlib
 
+import pytest
+
 from apps.common.priorities import priority_queues
 from apps.common.redis_clients import redis_client
 from apps.delivery.models import Delivery, DeliveryStatus
@@ -36,6 +38,17 @@ def provider_worker(name: str, env: dict):
         yield worker
     finally:
         worker.stop()
+
+
+def smtp_worker_fixture(name: str):
+    """A module's worker on the fan-out and provider queues, sending into its SMTP sink."""
+
+    @pytest.fixture(scope="module")
+    def smtp_worker(smtp_sink, django_db_setup, django_db_blocker):
+        with django_db_blocker.unblock(), provider_worker(name, smtp_env(smtp_sink)) as worker:
+            yield worker
+
+    return smtp_worker
 
 
 def wait_for_status(delivery_id: int, statuses, timeout: float = 30) -> Delivery:

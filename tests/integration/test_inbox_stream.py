@@ -12,10 +12,12 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
 
-from apps.events.models import Event
+from apps.events.models import Event, EventType
 from apps.inbox.leases import stream_leases_key
 from apps.inbox.live import inbox_channel, live_client
+from apps.notifications.batch_refresh import batches_refresh
 from apps.notifications.models import UserNotification
+from apps.notifications.publish import event_publish
 
 from ..inbox.servers import UvicornThread, gunicorn_process, uvicorn_process
 from ..inbox.sse import SseStream
@@ -176,3 +178,29 @@ def test_gunicorn_access_lines_are_json_with_the_request_id(gunicorn_server):
     assert line["logger"] == "gunicorn.access"
     assert '"GET /health/ HTTP/1.1" 200' in line["message"]
     assert line["message"].endswith(f"request_id={request_id}")
+
+
+def test_a_batch_item_updates_live_while_its_window_is_open(asgi_server, celery_worker, make_user, subscribe):
+    comments = EventType.objects.create(
+        key="comment.added", name="Comment added", batch_window_seconds=600, batch_noun="comments"
+    )
+    reader = make_user("reader")
+    subscribe(reader, comments)
+    stream = SseStream(asgi_server.url, "/api/v1/inbox/stream/", {"Authorization": f"Token {token_for(reader)}"})
+    try:
+        assert stream.next_event()["retry"] == "3000"
+        for title in ("First", "Second"):
+            event, _ = event_publish(
+                event_type=comments, subject=("scenarios.scenario", "1"), data={"name": "Checkout", "title": title}
+            )
+            if title == "First":
+                first = stream.next_notification()
+        wait_until(lambda: Event.objects.get(pk=event.pk).fanned_out_at, message="the second event counted")
+        assert batches_refresh() == 1  # beat's refresh of the open windows' words
+        updated = stream.next_notification(kind="notification_updated")
+    finally:
+        stream.close()
+    assert first["title"] == "Comment added: First"
+    assert updated["id"] == first["id"] and updated["updated"] is True
+    assert updated["title"] == "2 new comments on Checkout" and updated["body"] == "- First\n- Second"
+    assert UserNotification.objects.get(user=reader).title == updated["title"]

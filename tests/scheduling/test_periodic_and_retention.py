@@ -58,6 +58,8 @@ def test_retention_deletes_old_finished_things_only(news, make_user, publish, se
         "delivery_only_items": 0,
         "early_callbacks": 0,
         "idempotency_records": 0,
+        "closed_batches": 0,
+        "throttle_counters": 0,
     }
     assert not UserNotification.objects.filter(event=old).exists()
     assert not DeliveryEvent.objects.exists()

@@ -21,7 +21,14 @@ def test_unticking_self_service_removes_peoples_own_subscriptions(staff_client, 
     mine = subscribe(make_user(), created)
     managed = subscribe(make_user(), created, origin=SubscriptionOrigin.SERVICE)
     url = reverse("admin:events_eventtype_change", args=[created.pk])
-    body = {"name": created.name, "description": "", "default_channels": "[]", "default_priority": "normal"}
+    body = {
+        "name": created.name,
+        "description": "",
+        "default_channels": "[]",
+        "default_priority": "normal",
+        "throttle_window_seconds": 3600,
+        "throttle_overflow": "hold",
+    }
     assert staff_client.post(url, body).status_code == 302
     created.refresh_from_db()
     assert created.self_service is False

@@ -201,6 +201,7 @@ RENDER_FIELDS = [
     "notification__event__created_at",
     "notification__event__actor__username",
     "notification__event__event_type__critical",
+    "notification__event__batch_key",
 ]
 
 
