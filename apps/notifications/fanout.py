@@ -197,6 +197,44 @@ def _chunk_end(audience: Audience, params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
+class EventPlace:
+    """Where a one-task fan-out resumes: the event row's cursor. Locking the row
+    serialises concurrent runs of the same event (redelivery, relay). A range's place
+    (fanout_ranges.py) has the same three steps."""
+
+    # The user id the fan-out ends at (None: the end of the audience).
+    end: int | None = None
+
+    def __init__(self, event_id: int):
+        self.event_id = event_id
+
+    def claim(self) -> tuple[Event, int] | None:
+        """Lock the place; returns the event and the user id to resume after, or None
+        when there is nothing left to do."""
+        event = Event.objects.select_for_update().get(pk=self.event_id)
+        if event.fanout_state == FanoutState.DONE:
+            return None
+        return event, event.fanout_cursor
+
+    def advance(self, event: Event, upto: int | None, inserted: int) -> None:
+        """Record a chunk that ends at `upto`, in the chunk's transaction."""
+        finished = upto == self.end
+        Event.objects.filter(pk=event.pk).update(
+            fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
+            fanout_cursor=upto if not finished else event.fanout_cursor,
+            fanout_heartbeat_at=timezone.now(),
+            fanned_out_at=timezone.now() if finished else None,
+            recipient_count=event.recipient_count + inserted,
+        )
+
+
+def _bounded(end: int | None, place_end: int | None) -> int | None:
+    """A chunk's end kept inside its place's range."""
+    if place_end is None:
+        return end
+    return place_end if end is None or end >= place_end else end
+
+
 @dataclass(frozen=True)
 class FanOutChunk:
     """One committed chunk: its user id bounds (upto None: to the end), what it made,
@@ -218,14 +256,16 @@ def _fan_out_chunk(
     audience: Audience = SUBSCRIBERS,
     critical: bool = False,
     variants=(),
+    place: EventPlace | None = None,
 ) -> FanOutChunk | None:
-    """Fan out the next chunk in one transaction. Returns the chunk, or None when the
-    event is already done (or was cancelled)."""
+    """Fan out the next chunk of `place` (the event's, by default) in one transaction.
+    Returns the chunk, or None when it is already done (or was cancelled)."""
+    place = place or EventPlace(event_id)
     with transaction.atomic():
-        # The row lock serialises concurrent runs of the same event (redelivery, relay).
-        event = Event.objects.select_for_update().get(pk=event_id)
-        if event.fanout_state == FanoutState.DONE:
+        claimed = place.claim()
+        if claimed is None:
             return None
+        event, after = claimed
         if connection.vendor == "postgresql":
             # Safe here: a chunk lost in a crash loses its cursor move with it, and
             # the re-run inserts it again.
@@ -238,7 +278,7 @@ def _fan_out_chunk(
             "event_type_id": event.event_type_id,
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,
-            "after": event.fanout_cursor,
+            "after": after,
             "upto": None,
             "critical": critical,
             "title": title,
@@ -247,7 +287,7 @@ def _fan_out_chunk(
             "now": now,
             **audience.params,
         }
-        params["upto"] = _chunk_end(audience, params, chunk_size)
+        params["upto"] = _bounded(_chunk_end(audience, params, chunk_size), place.end)
         with connection.cursor() as cursor:
             cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)
@@ -259,26 +299,19 @@ def _fan_out_chunk(
                     recipients=audience.recipients, params=params, critical=critical, now=timezone.now()
                 )
                 deliveries, muted = _insert_deliveries(cursor, audience.deliveries_sql, params, policy)
-            if audience.addresses and event.fanout_cursor == 0:
+            if audience.addresses and after == 0:
                 added, added_deliveries, added_muted = _fan_out_addresses(cursor, params, critical)
                 inserted += added
                 deliveries = None if deliveries is None or added_deliveries is None else deliveries + added_deliveries
                 for channel, count in added_muted.items():
                     muted[channel] = muted.get(channel, 0) + count
-            if audience.destinations and event.fanout_cursor == 0:
+            if audience.destinations and after == 0:
                 added, added_deliveries = destinations_fan_out(cursor, params)
                 inserted += added
                 deliveries = None if deliveries is None else deliveries + added_deliveries
         _localise_chunk(params, variants)
-        finished = params["upto"] is None
-        Event.objects.filter(pk=event.pk).update(
-            fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
-            fanout_cursor=params["upto"] if not finished else event.fanout_cursor,
-            fanout_heartbeat_at=timezone.now(),
-            fanned_out_at=timezone.now() if finished else None,
-            recipient_count=event.recipient_count + inserted,
-        )
-        chunk = FanOutChunk(event_id, event.fanout_cursor, params["upto"], inserted, deliveries, event.priority)
+        place.advance(event, params["upto"], inserted)
+        chunk = FanOutChunk(event_id, after, params["upto"], inserted, deliveries, event.priority)
         # For observers only (metrics, the live inbox): dispatch is handed the chunk by
         # the fan-out task.
         transaction.on_commit(
@@ -296,34 +329,47 @@ def _fan_out_chunk(
     return chunk
 
 
-def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Iterator[FanOutChunk]:
-    """Fan an event out to its audience (its subscribers, or a direct send's
-    recipients), yielding each chunk once it has committed."""
-    chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
-    event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
-    if event is None or event.fanout_state == FanoutState.DONE:
-        return
-    send = DirectSend.objects.filter(event_id=event_id).first()
+def event_audience(event: Event) -> Audience | None:
+    """Who `event` reaches (its subscribers, or a direct send's recipients), or None
+    when it is not to be fanned out now."""
+    if event.fanout_state == FanoutState.DONE:
+        return None
+    send = DirectSend.objects.filter(event_id=event.pk).first()
     if send is not None and send.status != SendStatus.QUEUED:
-        return  # scheduled for later (beat releases it) or cancelled
+        return None  # scheduled for later (beat releases it) or cancelled
     if send is not None:
-        audience = recipients_audience(send)
-    elif _has_external_subscribers(event):
-        audience = SUBSCRIBERS
-    else:
-        audience = replace(SUBSCRIBERS, deliveries_sql=None)
+        return recipients_audience(send)
+    if _has_external_subscribers(event):
+        return SUBSCRIBERS
+    return replace(SUBSCRIBERS, deliveries_sql=None)
+
+
+def place_fan_out_chunks(event: Event, audience: Audience, place: EventPlace, chunk_size: int) -> Iterator[FanOutChunk]:
+    """Fan out `place` (an event, or one range of it) chunk by chunk, yielding each
+    chunk once it has committed."""
     content, variants = inbox_content(event), inbox_content_by_locale(event)
-    total = 0
     while True:
         chunk = _fan_out_chunk(
-            event_id, content, chunk_size, audience, critical=event.event_type.critical, variants=variants
+            event.pk, content, chunk_size, audience, critical=event.event_type.critical, variants=variants, place=place
         )
         if chunk is None:
-            break
+            return
+        yield chunk
+        if chunk.upto_user_id == place.end:
+            return
+
+
+def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Iterator[FanOutChunk]:
+    """Fan an event out to its audience in one task, yielding each chunk once it has
+    committed."""
+    event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
+    audience = event_audience(event) if event is not None else None
+    if audience is None:
+        return
+    total = 0
+    for chunk in place_fan_out_chunks(event, audience, EventPlace(event_id), chunk_size or settings.FANOUT_CHUNK_SIZE):
         total += chunk.notifications_created
         yield chunk
-        if chunk.upto_user_id is None:
-            break
     logger.info("event %s fanned out: %d new inbox items", event_id, total)
 
 
