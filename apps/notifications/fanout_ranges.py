@@ -67,8 +67,9 @@ def event_fan_out_ranges_plan(*, event_id: int) -> FanOutRanges | None:
     event = Event.objects.select_related("event_type").filter(pk=event_id).first()
     if event is None:
         return None
-    planned = _undone(event)
-    if planned is not None or event.fanout_cursor:
+    # Ranges are planned in the transaction that moves the event to running.
+    planned = _undone(event) if event.fanout_state == FanoutState.RUNNING else None
+    if planned is not None or event.fanout_cursor or event.fanout_state == FanoutState.DONE:
         return planned
     audience = event_audience(event)
     if audience is None:
