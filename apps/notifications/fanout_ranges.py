@@ -107,6 +107,7 @@ class RangePlace(EventPlace):
     def __init__(self, fan_out_range: FanOutRange, taken_by: str = ""):
         super().__init__(fan_out_range.event_id)
         self.range_id = fan_out_range.pk
+        self.start = fan_out_range.after_user_id
         self.end = fan_out_range.upto_user_id
         self.taken_by = taken_by
 
