@@ -50,8 +50,14 @@ UPTO = "AND (%(upto)s IS NULL OR s.user_id <= %(upto)s)"
 
 CHUNK_END_SQL = f"""
     SELECT s.user_id FROM {SUBSCRIPTIONS} s
-    WHERE {MATCH}
+    WHERE {MATCH} {UPTO}
     ORDER BY s.user_id LIMIT 1 OFFSET %(offset)s
+"""
+# The audience's highest user id (range planning, fanout_ranges.py).
+LAST_USER_SQL = f"""
+    SELECT s.user_id FROM {SUBSCRIPTIONS} s
+    WHERE {MATCH}
+    ORDER BY s.user_id DESC LIMIT 1
 """
 
 INSERT_NOTIFICATIONS_SQL = f"""
@@ -123,10 +129,12 @@ def _insert_deliveries(
 
 @dataclass(frozen=True)
 class Audience:
-    """Who an event reaches, as three statements over one keyset-paged user id order:
-    the end of the next chunk, the inbox items and the deliveries of a chunk."""
+    """Who an event reaches, as statements over one keyset-paged user id order: the
+    end of the next chunk, the inbox items and the deliveries of a chunk, and the last
+    user id (to plan ranges)."""
 
     chunk_end_sql: str
+    last_user_sql: str
     notifications_sql: str
     # With the policy's slots ({status}, {last_error}, {not_before}, {joins}).
     deliveries_sql: str | None
@@ -143,6 +151,7 @@ class Audience:
 # An event's subscribers (the publish path).
 SUBSCRIBERS = Audience(
     CHUNK_END_SQL,
+    LAST_USER_SQL,
     INSERT_NOTIFICATIONS_SQL,
     INSERT_DELIVERIES_SQL,
     Recipients(from_sql=f"{SUBSCRIPTIONS} s", where_sql=f"{MATCH} {UPTO}"),
@@ -284,7 +293,7 @@ def _fan_out_chunk(
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,
             "after": after,
-            "upto": None,
+            "upto": place.end,  # the next chunk's end is looked for inside the place
             "critical": critical,
             "title": title,
             "body": body,
@@ -391,8 +400,13 @@ RECIPIENT_UPTO = "AND (%(upto)s IS NULL OR r.user_id <= %(upto)s)"
 
 RECIPIENTS_CHUNK_END_SQL = f"""
     SELECT r.user_id FROM {RECIPIENTS} r
-    WHERE {RECIPIENT_MATCH}
+    WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
     ORDER BY r.user_id LIMIT 1 OFFSET %(offset)s
+"""
+RECIPIENTS_LAST_USER_SQL = f"""
+    SELECT r.user_id FROM {RECIPIENTS} r
+    WHERE {RECIPIENT_MATCH}
+    ORDER BY r.user_id DESC LIMIT 1
 """
 
 # A person who turned the event type off in the inbox gets no inbox item from a
@@ -537,6 +551,7 @@ def recipients_audience(send: DirectSend) -> Audience:
     if send.channels is None:
         return Audience(
             RECIPIENTS_CHUNK_END_SQL,
+            RECIPIENTS_LAST_USER_SQL,
             SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL,
             SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL,
             SUBSCRIBED_RECIPIENTS,
@@ -548,6 +563,7 @@ def recipients_audience(send: DirectSend) -> Audience:
     params.update({f"channel_{i}": channel for i, channel in enumerate(external)})
     return Audience(
         RECIPIENTS_CHUNK_END_SQL,
+        RECIPIENTS_LAST_USER_SQL,
         RECIPIENTS_NOTIFICATIONS_SQL,
         _requested_deliveries_sql(external) if external else None,
         _requested_recipients(external) if external else None,

@@ -1,9 +1,9 @@
 """Range fan-out: a large event's audience split into user id ranges that any number of
 worker processes, on any number of hosts, fan out at once.
 
-Planning steps along the audience's driving index FANOUT_RANGE_SIZE rows at a time
-(the chunk-end probe: an index-only `ORDER BY user_id OFFSET n LIMIT 1`), so Python
-holds the boundaries, never the recipients. The ranges are inserted in one statement
+Planning reads three user ids of the audience's driving index (its first, the one at
+FANOUT_RANGES_FROM, its last) and splits the span into ranges of equal width, so
+Python holds the boundaries, never the recipients. The ranges are inserted in one statement
 under the event's row lock: a second planner (a redelivery, the outbox relay) finds
 them and plans nothing twice.
 
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -45,17 +45,29 @@ def _undone(event: Event) -> FanOutRanges | None:
     return FanOutRanges(event.pk, event.priority, [pk for pk, done_at in rows if done_at is None])
 
 
+def _last_user(audience: Audience, params: dict) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(audience.last_user_sql, params)
+        return cursor.fetchone()[0]
+
+
 def _boundaries(audience: Audience, params: dict) -> list[int] | None:
     """The last user id of each range but the last (which runs to the end), or None
-    when the audience is below FANOUT_RANGES_FROM: one task's work."""
-    if _chunk_end(audience, {**params, "after": 0}, settings.FANOUT_RANGES_FROM) is None:
+    when the audience is below FANOUT_RANGES_FROM: one task's work.
+
+    Three probes whatever the audience's size: its first user, the user at
+    FANOUT_RANGES_FROM (a walk of that many index entries) and its last. The ranges have
+    the width in user ids that holds FANOUT_RANGE_SIZE subscriptions where the audience
+    is as dense as over its first FANOUT_RANGES_FROM; where it is sparser they hold
+    fewer, where denser more, walked in chunks all the same. Stepping the whole index to
+    make them even would cost a walk of the audience before the first range starts."""
+    params = {**params, "after": 0, "upto": None}
+    at_threshold = _chunk_end(audience, params, settings.FANOUT_RANGES_FROM)
+    if at_threshold is None:
         return None
-    bounds, after = [], 0
-    while (after := _chunk_end(audience, {**params, "after": after}, settings.FANOUT_RANGE_SIZE)) is not None:
-        bounds.append(after)
-    if bounds and _chunk_end(audience, {**params, "after": bounds[-1]}, 1) is None:
-        bounds.pop()  # the audience ended on a boundary: no empty last range
-    return bounds
+    first, last = _chunk_end(audience, params, 1), _last_user(audience, params)
+    width = max(1, (at_threshold - first + 1) * settings.FANOUT_RANGE_SIZE // settings.FANOUT_RANGES_FROM)
+    return list(range(first - 1 + width, last, width))
 
 
 def event_fan_out_ranges_plan(*, event_id: int) -> FanOutRanges | None:

@@ -52,8 +52,8 @@ def test_ranges_tile_the_audience_and_are_planned_once(ranged, event_types):
 
     plan = event_fan_out_ranges_plan(event_id=event.pk)
     ranges = list(FanOutRange.objects.filter(event=event).order_by("after_user_id"))
-    # 300 subscription rows (in-app and email) in steps of 30.
-    assert len(plan.range_ids) == len(ranges) == 10
+    assert len(plan.range_ids) == len(ranges)
+    assert 9 <= len(ranges) <= 11  # about 300 subscriptions in ranges of about 30
     assert ranges[0].after_user_id == 0 and ranges[-1].upto_user_id is None
     for before, after in zip(ranges, ranges[1:], strict=False):
         assert before.upto_user_id == after.after_user_id  # contiguous, no gap, no overlap
@@ -62,7 +62,7 @@ def test_ranges_tile_the_audience_and_are_planned_once(ranged, event_types):
 
     again = event_fan_out_ranges_plan(event_id=event.pk)
     assert sorted(again.range_ids) == sorted(plan.range_ids)
-    assert FanOutRange.objects.filter(event=event).count() == 10
+    assert FanOutRange.objects.filter(event=event).count() == len(ranges)
 
 
 def test_each_range_on_its_own_any_order_twice_gives_one_item_each_and_completes_last(ranged, event_types):
