@@ -213,7 +213,7 @@ def _chunk_end(audience: Audience, params: dict, chunk_size: int) -> int | None:
 class EventPlace:
     """Where a one-task fan-out resumes: the event row's cursor. Locking the row
     serialises concurrent runs of the same event (redelivery, relay). A range's place
-    (fanout_ranges.py) has the same three steps."""
+    (fanout_ranges.py) claims and advances its own row instead."""
 
     # The user ids the fan-out runs after and up to (None: the end of the audience).
     start: int = 0
@@ -240,13 +240,6 @@ class EventPlace:
             fanned_out_at=timezone.now() if finished else None,
             recipient_count=event.recipient_count + inserted,
         )
-
-
-def _bounded(end: int | None, place_end: int | None) -> int | None:
-    """A chunk's end kept inside its place's range."""
-    if place_end is None:
-        return end
-    return place_end if end is None or end >= place_end else end
 
 
 @dataclass(frozen=True)
@@ -301,7 +294,8 @@ def _fan_out_chunk(
             "now": now,
             **audience.params,
         }
-        params["upto"] = _bounded(_chunk_end(audience, params, chunk_size), place.end)
+        end = _chunk_end(audience, params, chunk_size)
+        params["upto"] = place.end if end is None else end
         with connection.cursor() as cursor:
             cursor.execute(audience.notifications_sql, params)
             inserted = max(cursor.rowcount, 0)

@@ -81,6 +81,9 @@ def event_fan_out_ranges_plan(*, event_id: int) -> FanOutRanges | None:
         return None
     # Ranges are planned in the transaction that moves the event to running.
     planned = _undone(event) if event.fanout_state == FanoutState.RUNNING else None
+    if planned is not None and not planned.range_ids:
+        _event_complete(event.pk, timezone.now())  # every range done: nothing else would mark it
+        return planned
     if planned is not None or event.fanout_cursor or event.fanout_state == FanoutState.DONE:
         return planned
     audience = event_audience(event)

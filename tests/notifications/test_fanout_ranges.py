@@ -134,3 +134,17 @@ def test_ranges_off_when_the_threshold_is_zero(ranged, event_types):
     created = event_types["scenario.created"]
     make_audience(created, AUDIENCE)
     assert event_fan_out_ranges_plan(event_id=publish(created).pk) is None
+
+
+def test_a_relayed_event_whose_ranges_are_all_done_is_marked_done(ranged, event_types):
+    created = event_types["scenario.created"]
+    make_audience(created, AUDIENCE)
+    event = publish(created)
+    range_ids = event_fan_out_ranges_plan(event_id=event.pk).range_ids
+    for range_id in range_ids:
+        range_fan_out(range_id=range_id)
+    # As if the event's completion had been lost: the relay's re-drive plans again.
+    Event.objects.filter(pk=event.pk).update(fanout_state=FanoutState.RUNNING, fanned_out_at=None)
+    assert event_fan_out_ranges_plan(event_id=event.pk).range_ids == []
+    event.refresh_from_db()
+    assert (event.fanout_state, event.recipient_count) == (FanoutState.DONE, AUDIENCE)
