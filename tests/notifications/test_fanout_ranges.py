@@ -1,9 +1,13 @@
 """Range fan-out on the test database: planning, each range on its own, completion by
 the last range (the service is called directly; tests/integration has the workers)."""
 
+import base64
+import json
 import random
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from apps.common.channels import Channel
@@ -13,6 +17,7 @@ from apps.notifications.fanout import event_fan_out
 from apps.notifications.fanout_ranges import event_fan_out_ranges_plan, range_fan_out, range_fan_out_chunks
 from apps.notifications.models import FanOutRange, UserNotification
 from apps.notifications.publish import event_publish
+from apps.notifications.tasks import fan_out_task
 from apps.subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +153,29 @@ def test_a_relayed_event_whose_ranges_are_all_done_is_marked_done(ranged, event_
     assert event_fan_out_ranges_plan(event_id=event.pk).range_ids == []
     event.refresh_from_db()
     assert (event.fanout_state, event.recipient_count) == (FanoutState.DONE, AUDIENCE)
+
+
+def queued_range_ids() -> list[int]:
+    """The range ids of the range tasks waiting on the normal fan-out queue (Redis)."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    ids = []
+    for raw in client.lrange("fanout", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "notifications.fan_out_range":
+            args, _, _ = json.loads(base64.b64decode(message["body"]))
+            ids.append(args[0])
+    return ids
+
+
+def test_a_re_driven_event_queues_its_undone_ranges_only(ranged, event_types):
+    created = event_types["scenario.created"]
+    make_audience(created, AUDIENCE)
+    event = publish(created)
+    range_ids = sorted(event_fan_out_ranges_plan(event_id=event.pk).range_ids)
+    for range_id in range_ids[:4]:
+        range_fan_out(range_id=range_id)
+
+    fan_out_task.run(event.pk)  # what the outbox relay's re-drive runs
+
+    assert sorted(queued_range_ids()) == range_ids[4:]
+    assert FanOutRange.objects.filter(event=event).count() == len(range_ids)  # nothing planned twice
