@@ -194,7 +194,8 @@ def write_big(args, seconds: float, peak: float) -> None:
     print(body)
     if not args.no_write:
         figures = [(f"ranges, {args.big:,} recipients (once)", f"{seconds:.1f} s, worker {peak:.0f} MB")]
-        write_section("fanout-ranges-big", body, command=f"{COMMAND} --sizes '' --big {args.big}", figures=figures)
+        command = f"python bench/fanout_ranges.py --sizes '' --big {args.big}"
+        write_section("fanout-ranges-big", body, command=command, figures=figures)
 
 
 def write_sizes(args, rows: list[dict], notify: dict, latency: tuple[float, float]) -> None:
