@@ -56,12 +56,15 @@ class Worker:
         concurrency: int = 2,
         env: dict | None = None,
         args: list[str] | None = None,
+        prefix: list[str] | None = None,
     ):
         self.name = f"{name}-{os.getpid()}@%h"
         self.queues = queues
         self.concurrency = concurrency
         self.env = env or {}
         self.args = args or []  # more worker options, e.g. ["--include", "some.module"]
+        # What the worker runs under, e.g. ["ip", "netns", "exec", "host1"] (it must exec it).
+        self.prefix = prefix or []
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / ".pytest_cache" / f"worker-{name}.log"
 
@@ -79,6 +82,7 @@ class Worker:
         log = open(self.log_path, "ab")  # noqa: SIM115 (owned by the process)
         self.process = subprocess.Popen(
             [
+                *self.prefix,
                 sys.executable,
                 "-m",
                 "celery",

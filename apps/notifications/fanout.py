@@ -51,8 +51,14 @@ UPTO = "AND (%(upto)s IS NULL OR s.user_id <= %(upto)s)"
 
 CHUNK_END_SQL = f"""
     SELECT s.user_id FROM {SUBSCRIPTIONS} s
-    WHERE {MATCH}
+    WHERE {MATCH} {UPTO}
     ORDER BY s.user_id LIMIT 1 OFFSET %(offset)s
+"""
+# The audience's highest user id (range planning, fanout_ranges.py).
+LAST_USER_SQL = f"""
+    SELECT s.user_id FROM {SUBSCRIPTIONS} s
+    WHERE {MATCH}
+    ORDER BY s.user_id DESC LIMIT 1
 """
 
 INSERT_NOTIFICATIONS_SQL = f"""
@@ -126,10 +132,12 @@ def _insert_deliveries(
 
 @dataclass(frozen=True)
 class Audience:
-    """Who an event reaches, as three statements over one keyset-paged user id order:
-    the end of the next chunk, the inbox items and the deliveries of a chunk."""
+    """Who an event reaches, as statements over one keyset-paged user id order: the
+    end of the next chunk, the inbox items and the deliveries of a chunk, and the last
+    user id (to plan ranges)."""
 
     chunk_end_sql: str
+    last_user_sql: str
     notifications_sql: str
     # With the policy's slots ({status}, {last_error}, {not_before}, {joins}).
     deliveries_sql: str | None
@@ -149,6 +157,7 @@ class Audience:
 # An event's subscribers (the publish path).
 SUBSCRIBERS = Audience(
     CHUNK_END_SQL,
+    LAST_USER_SQL,
     INSERT_NOTIFICATIONS_SQL,
     INSERT_DELIVERIES_SQL,
     Recipients(from_sql=f"{SUBSCRIPTIONS} s", where_sql=f"{MATCH} {UPTO}"),
@@ -159,15 +168,19 @@ SUBSCRIBERS = Audience(
 HAS_EXTERNAL_SQL = f"""
     SELECT 1 FROM {SUBSCRIPTIONS} s
     WHERE s.event_type_id = %(event_type_id)s AND (s.enabled OR %(critical)s) AND s.channel <> '{Channel.IN_APP}'
+    AND s.user_id > %(after)s {UPTO}
     LIMIT 1
 """
 
 
-def _has_external_subscribers(event) -> bool:
-    """Whether any delivery can come of this event: when none, each chunk skips the
-    deliveries statement (a join over the whole chunk) altogether."""
+def _has_external_subscribers(event, after: int, upto: int | None) -> bool:
+    """Whether any delivery can come of this event between these user ids: when none,
+    each chunk skips the deliveries statement (a join over the whole chunk) altogether.
+    Bounded by the place: over a whole large audience of in-app subscriptions the scan
+    finds nothing after reading every row, once per range."""
+    params = {"event_type_id": event.event_type_id, "critical": event.event_type.critical, "after": after, "upto": upto}
     with connection.cursor() as cursor:
-        cursor.execute(HAS_EXTERNAL_SQL, {"event_type_id": event.event_type_id, "critical": event.event_type.critical})
+        cursor.execute(HAS_EXTERNAL_SQL, params)
         return cursor.fetchone() is not None
 
 
@@ -203,6 +216,38 @@ def _chunk_end(audience: Audience, params: dict, chunk_size: int) -> int | None:
     return row[0] if row else None
 
 
+class EventPlace:
+    """Where a one-task fan-out resumes: the event row's cursor. Locking the row
+    serialises concurrent runs of the same event (redelivery, relay). A range's place
+    (fanout_ranges.py) claims and advances its own row instead."""
+
+    # The user ids the fan-out runs after and up to (None: the end of the audience).
+    start: int = 0
+    end: int | None = None
+
+    def __init__(self, event_id: int):
+        self.event_id = event_id
+
+    def claim(self) -> tuple[Event, int] | None:
+        """Lock the place; returns the event and the user id to resume after, or None
+        when there is nothing left to do."""
+        event = Event.objects.select_for_update().get(pk=self.event_id)
+        if event.fanout_state == FanoutState.DONE:
+            return None
+        return event, event.fanout_cursor
+
+    def advance(self, event: Event, upto: int | None, inserted: int) -> None:
+        """Record a chunk that ends at `upto`, in the chunk's transaction."""
+        finished = upto == self.end
+        Event.objects.filter(pk=event.pk).update(
+            fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
+            fanout_cursor=upto if not finished else event.fanout_cursor,
+            fanout_heartbeat_at=timezone.now(),
+            fanned_out_at=timezone.now() if finished else None,
+            recipient_count=event.recipient_count + inserted,
+        )
+
+
 @dataclass(frozen=True)
 class FanOutChunk:
     """One committed chunk: its user id bounds (upto None: to the end), what it made,
@@ -224,14 +269,16 @@ def _fan_out_chunk(
     audience: Audience = SUBSCRIBERS,
     critical: bool = False,
     variants=(),
+    place: EventPlace | None = None,
 ) -> FanOutChunk | None:
-    """Fan out the next chunk in one transaction. Returns the chunk, or None when the
-    event is already done (or was cancelled)."""
+    """Fan out the next chunk of `place` (the event's, by default) in one transaction.
+    Returns the chunk, or None when it is already done (or was cancelled)."""
+    place = place or EventPlace(event_id)
     with transaction.atomic():
-        # The row lock serialises concurrent runs of the same event (redelivery, relay).
-        event = Event.objects.select_for_update().get(pk=event_id)
-        if event.fanout_state == FanoutState.DONE:
+        claimed = place.claim()
+        if claimed is None:
             return None
+        event, after = claimed
         if connection.vendor == "postgresql":
             # Safe here: a chunk lost in a crash loses its cursor move with it, and
             # the re-run inserts it again.
@@ -244,8 +291,8 @@ def _fan_out_chunk(
             "event_type_id": event.event_type_id,
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,
-            "after": event.fanout_cursor,
-            "upto": None,
+            "after": after,
+            "upto": place.end,  # the next chunk's end is looked for inside the place
             "critical": critical,
             "title": title,
             "body": body,
@@ -253,7 +300,8 @@ def _fan_out_chunk(
             "now": now,
             **audience.params,
         }
-        params["upto"] = _chunk_end(audience, params, chunk_size)
+        end = _chunk_end(audience, params, chunk_size)
+        params["upto"] = place.end if end is None else end
         with connection.cursor() as cursor:
             deliveries, muted = 0, {}
             if audience.batch:
@@ -270,26 +318,19 @@ def _fan_out_chunk(
                     recipients=audience.recipients, params=params, critical=critical, now=timezone.now()
                 )
                 deliveries, muted = _insert_deliveries(cursor, audience.deliveries_sql, params, policy)
-            if audience.addresses and event.fanout_cursor == 0:
+            if audience.addresses and after == 0:
                 added, added_deliveries, added_muted = _fan_out_addresses(cursor, params, critical)
                 inserted += added
                 deliveries = None if deliveries is None or added_deliveries is None else deliveries + added_deliveries
                 for channel, count in added_muted.items():
                     muted[channel] = muted.get(channel, 0) + count
-            if audience.destinations and event.fanout_cursor == 0:
+            if audience.destinations and after == 0:
                 added, added_deliveries = destinations_fan_out(cursor, params)
                 inserted += added
                 deliveries = None if deliveries is None else deliveries + added_deliveries
         _localise_chunk(params, variants)
-        finished = params["upto"] is None
-        Event.objects.filter(pk=event.pk).update(
-            fanout_state=FanoutState.DONE if finished else FanoutState.RUNNING,
-            fanout_cursor=params["upto"] if not finished else event.fanout_cursor,
-            fanout_heartbeat_at=timezone.now(),
-            fanned_out_at=timezone.now() if finished else None,
-            recipient_count=event.recipient_count + inserted,
-        )
-        chunk = FanOutChunk(event_id, event.fanout_cursor, params["upto"], inserted, deliveries, event.priority)
+        place.advance(event, params["upto"], inserted)
+        chunk = FanOutChunk(event_id, after, params["upto"], inserted, deliveries, event.priority)
         # For observers only (metrics, the live inbox): dispatch is handed the chunk by
         # the fan-out task.
         transaction.on_commit(
@@ -307,36 +348,50 @@ def _fan_out_chunk(
     return chunk
 
 
-def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Iterator[FanOutChunk]:
-    """Fan an event out to its audience (its subscribers, or a direct send's
-    recipients), yielding each chunk once it has committed."""
-    chunk_size = chunk_size or settings.FANOUT_CHUNK_SIZE
-    event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
-    if event is None or event.fanout_state == FanoutState.DONE:
-        return
-    send = DirectSend.objects.filter(event_id=event_id).first()
+def event_audience(event: Event) -> Audience | None:
+    """Who `event` reaches (its subscribers, or a direct send's recipients), or None
+    when it is not to be fanned out now."""
+    if event.fanout_state == FanoutState.DONE:
+        return None
+    send = DirectSend.objects.filter(event_id=event.pk).first()
     if send is not None and send.status != SendStatus.QUEUED:
-        return  # scheduled for later (beat releases it) or cancelled
+        return None  # scheduled for later (beat releases it) or cancelled
     if send is not None:
-        audience = recipients_audience(send)
-    elif plan := event_batch_plan(event):
-        audience = replace(SUBSCRIBERS, deliveries_sql=None, batch=plan)
-    elif _has_external_subscribers(event):
-        audience = SUBSCRIBERS
-    else:
+        return recipients_audience(send)
+    if plan := event_batch_plan(event):
+        # Batched: open or join each person's window instead of items and deliveries.
+        return replace(SUBSCRIBERS, deliveries_sql=None, batch=plan)
+    return SUBSCRIBERS
+
+
+def place_fan_out_chunks(event: Event, audience: Audience, place: EventPlace, chunk_size: int) -> Iterator[FanOutChunk]:
+    """Fan out `place` (an event, or one range of it) chunk by chunk, yielding each
+    chunk once it has committed."""
+    if audience is SUBSCRIBERS and not _has_external_subscribers(event, place.start, place.end):
         audience = replace(SUBSCRIBERS, deliveries_sql=None)
     content, variants = inbox_content(event), inbox_content_by_locale(event)
-    total = 0
     while True:
         chunk = _fan_out_chunk(
-            event_id, content, chunk_size, audience, critical=event.event_type.critical, variants=variants
+            event.pk, content, chunk_size, audience, critical=event.event_type.critical, variants=variants, place=place
         )
         if chunk is None:
-            break
+            return
+        yield chunk
+        if chunk.upto_user_id == place.end:
+            return
+
+
+def event_fan_out_chunks(*, event_id: int, chunk_size: int | None = None) -> Iterator[FanOutChunk]:
+    """Fan an event out to its audience in one task, yielding each chunk once it has
+    committed."""
+    event = Event.objects.select_related("event_type", "actor").filter(pk=event_id).first()
+    audience = event_audience(event) if event is not None else None
+    if audience is None:
+        return
+    total = 0
+    for chunk in place_fan_out_chunks(event, audience, EventPlace(event_id), chunk_size or settings.FANOUT_CHUNK_SIZE):
         total += chunk.notifications_created
         yield chunk
-        if chunk.upto_user_id is None:
-            break
     logger.info("event %s fanned out: %d new inbox items", event_id, total)
 
 
@@ -353,8 +408,13 @@ RECIPIENT_UPTO = "AND (%(upto)s IS NULL OR r.user_id <= %(upto)s)"
 
 RECIPIENTS_CHUNK_END_SQL = f"""
     SELECT r.user_id FROM {RECIPIENTS} r
-    WHERE {RECIPIENT_MATCH}
+    WHERE {RECIPIENT_MATCH} {RECIPIENT_UPTO}
     ORDER BY r.user_id LIMIT 1 OFFSET %(offset)s
+"""
+RECIPIENTS_LAST_USER_SQL = f"""
+    SELECT r.user_id FROM {RECIPIENTS} r
+    WHERE {RECIPIENT_MATCH}
+    ORDER BY r.user_id DESC LIMIT 1
 """
 
 # A person who turned the event type off in the inbox gets no inbox item from a
@@ -499,6 +559,7 @@ def recipients_audience(send: DirectSend) -> Audience:
     if send.channels is None:
         return Audience(
             RECIPIENTS_CHUNK_END_SQL,
+            RECIPIENTS_LAST_USER_SQL,
             SUBSCRIBED_RECIPIENTS_NOTIFICATIONS_SQL,
             SUBSCRIBED_RECIPIENTS_DELIVERIES_SQL,
             SUBSCRIBED_RECIPIENTS,
@@ -510,6 +571,7 @@ def recipients_audience(send: DirectSend) -> Audience:
     params.update({f"channel_{i}": channel for i, channel in enumerate(external)})
     return Audience(
         RECIPIENTS_CHUNK_END_SQL,
+        RECIPIENTS_LAST_USER_SQL,
         RECIPIENTS_NOTIFICATIONS_SQL,
         _requested_deliveries_sql(external) if external else None,
         _requested_recipients(external) if external else None,

@@ -149,3 +149,30 @@ class DirectSendRecipient(models.Model):
                 condition=Q(user__isnull=True) ^ Q(address=""), name="direct_send_recipient_user_or_address"
             ),
         ]
+
+
+class FanOutRange(models.Model):
+    """One user id range of a large event's fan-out, (after_user_id, upto_user_id]
+    (upto None: to the end). Any worker on any host takes one; its own cursor makes a
+    re-run or a redelivery resume where it stopped, and the event is done when its
+    last range is (fanout_ranges.py)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="fanout_ranges", db_index=False)
+    after_user_id = models.BigIntegerField()
+    upto_user_id = models.BigIntegerField(null=True, blank=True)
+    # Highest user id of the range already fanned out.
+    cursor = models.BigIntegerField()
+    notifications_created = models.PositiveIntegerField(default=0)
+    # The worker that committed its last chunk (its Celery node name): where a range
+    # went, for operators and for the test that spreads an event over hosts.
+    taken_by = models.CharField(max_length=200, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of an event's ranges (the completion check reads them all).
+            models.UniqueConstraint(fields=["event", "after_user_id"], name="uniq_fanout_range_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_id}:({self.after_user_id}, {self.upto_user_id}]"

@@ -17,6 +17,7 @@ from apps.events.services import events_relay_schedule
 from .batch_close import batches_close_page
 from .batch_refresh import batches_refresh
 from .fanout import FanOutChunk, event_fan_out_chunks
+from .fanout_ranges import FanOutRanges, event_fan_out_ranges_plan, range_fan_out_chunks
 from .selectors import pending_delivery_ids_for_chunk
 from .send_cancel import send_deliveries_cancel
 
@@ -38,6 +39,15 @@ def fan_out_enqueue(*, event_ids: list[int], priority: str) -> None:
         fan_out_batch_task.apply_async(args=[event_ids[start : start + FAN_OUT_BATCH]], queue=queue)
 
 
+def fan_out_ranges_enqueue(ranges: FanOutRanges) -> None:
+    """Queue one task per range of a large event on the fan-out queue of its priority:
+    any worker on any host takes one. A range queued twice (the relay, a redelivery)
+    is fanned out once: its row lock and cursor see to it."""
+    queue = queue_for("fanout", ranges.priority)
+    for range_id in ranges.range_ids:
+        fan_out_range_task.apply_async(args=[range_id], queue=queue)
+
+
 def _chunk_deliveries_enqueue(chunk: FanOutChunk) -> None:
     if chunk.deliveries_created == 0:
         return
@@ -48,6 +58,12 @@ def _chunk_deliveries_enqueue(chunk: FanOutChunk) -> None:
 
 
 def _fan_out(event_id: int) -> None:
+    """A large event is split into ranges handed to every worker; a small one is
+    fanned out here."""
+    ranges = event_fan_out_ranges_plan(event_id=event_id)
+    if ranges is not None:
+        fan_out_ranges_enqueue(ranges)
+        return
     for chunk in event_fan_out_chunks(event_id=event_id):
         _chunk_deliveries_enqueue(chunk)
 
@@ -55,6 +71,14 @@ def _fan_out(event_id: int) -> None:
 @shared_task(name="notifications.fan_out", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY)
 def fan_out_task(event_id: int) -> None:
     _fan_out(event_id)
+
+
+@shared_task(
+    name="notifications.fan_out_range", bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY
+)
+def fan_out_range_task(self, range_id: int) -> None:
+    for chunk in range_fan_out_chunks(range_id=range_id, taken_by=self.request.hostname or ""):
+        _chunk_deliveries_enqueue(chunk)
 
 
 @shared_task(name="notifications.fan_out_batch", acks_late=True, reject_on_worker_lost=True, **DATABASE_OUTAGE_RETRY)

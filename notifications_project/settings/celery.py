@@ -66,6 +66,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = queues.task_queues(rabbitmq=BROKER_IS_RABBITMQ)
 CELERY_TASK_ROUTES = {
     "notifications.fan_out": {"queue": "fanout"},
+    "notifications.fan_out_range": {"queue": "fanout"},
     "notifications.in_app.*": {"queue": "in_app"},
     "events.*": {"queue": "maintenance"},
     "delivery.*": {"queue": "default"},  # dispatch picks the channel's queue itself

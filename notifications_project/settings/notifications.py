@@ -6,6 +6,12 @@ from .environment import env
 FANOUT_CHUNK_SIZE = env.int("FANOUT_CHUNK_SIZE", default=50_000)
 # A batch's templates list its newest this many events (and as many actors).
 BATCH_ITEMS_MAX = env.int("BATCH_ITEMS_MAX", default=20)
+# An event reaching at least this many subscriptions (0: never) is split into user id
+# ranges of about FANOUT_RANGE_SIZE that any number of workers fan out at once; a
+# smaller one is one task (its planning would cost more than it saves). Ranges are
+# smaller than chunks so that two worker processes share even a 100,000-person event.
+FANOUT_RANGES_FROM = env.int("FANOUT_RANGES_FROM", default=50_000)
+FANOUT_RANGE_SIZE = env.int("FANOUT_RANGE_SIZE", default=25_000)
 # An event whose fan-out made no progress for this long is re-driven by the relay.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=60)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30)
