@@ -165,7 +165,11 @@ def test_fifty_open_streams_leave_the_sync_api_answering(make_user, settings):
 
         with concurrent.futures.ThreadPoolExecutor(50) as pool:
             answers = list(pool.map(misrouted, [tokens[n // 5] for n in range(50)]))
-        assert {(status, code) for status, code, _ in answers} == {(503, "unavailable")}
+        # Refused at once: as misrouted, or, for those that queued behind the 4 threads
+        # past the web's queue budget, shed as overloaded (apps/common/load_shedding.py).
+        assert {status for status, _, _ in answers} == {503}
+        assert {code for _, code, _ in answers} <= {"unavailable", "overloaded"}
+        assert any(code == "unavailable" for _, code, _ in answers)
         assert max(took for _, _, took in answers) < 5
         # Nothing taken by the refused ones: still exactly the 50 real streams' slots.
         assert sum(leases(person) for person in people) == 50
