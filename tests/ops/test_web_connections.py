@@ -47,6 +47,9 @@ def web_process(database_url: str, port: int, env_overrides: dict) -> subprocess
         WEB_PORT=str(port),
         PORT=str(port),
         PATH=f"{os.path.dirname(sys.executable)}:{env['PATH']}",
+        # What is measured here is the connections every request holds: none may be
+        # shed for having queued (tests/common/test_load_shedding.py tests that).
+        LOAD_SHED_QUEUE_BUDGET_MS="0",
         **env_overrides,
     )
     log = open(ROOT / ".pytest_cache" / "web-connections.log", "ab")  # noqa: SIM115 (owned by the process)
