@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 # Not "correlation_id": Celery already uses that name for the task id.
 HEADER = "x_request_id"
-PUBLISHED_AT_HEADER = broker.PUBLISHED_AT_HEADER
 _tokens = {}
 
 
@@ -39,7 +38,7 @@ def add_correlation_id(headers=None, **kwargs):
 @signals.before_task_publish.connect(dispatch_uid="ops.publish_time")
 def add_published_at(headers=None, **kwargs):
     if headers is not None:
-        headers[PUBLISHED_AT_HEADER] = time.time()
+        headers[broker.PUBLISHED_AT_HEADER] = time.time()  # read by broker.queue_oldest_ages
 
 
 @signals.task_prerun.connect(dispatch_uid="ops.task_correlation_id")

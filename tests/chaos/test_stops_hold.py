@@ -107,22 +107,24 @@ def _sent_once_each(smtp, names: list[str]) -> None:
     assert sorted(arrivals) == sorted(f"{name}@example.com" for name in names), arrivals
 
 
+def _stall_worker(name: str, smtp, *, soft_limit: int, hard_limit: int) -> Worker:
+    """A worker sending email to the stalling server, with these task time limits."""
+    env = {
+        **STALL_ENV,
+        "EMAIL_URL": smtp.url,
+        "EMAIL_PROVIDER": "smtp",
+        "CELERY_TASK_SOFT_TIME_LIMIT": str(soft_limit),
+        "CELERY_TASK_TIME_LIMIT": str(hard_limit),
+    }
+    return Worker(f"stops-{name}-{run_id()}", queues="fanout,email", env=env).start()
+
+
 @pytest.mark.timeout(180)
 def test_the_soft_time_limit_keeps_what_was_sent_and_leaves_the_rest_pending(
     broker, event_types, make_user, smtp, settings
 ):
     names = [*BEFORE, "stall-one", *AFTER]
-    worker = Worker(
-        f"stops-soft-{run_id()}",
-        queues="fanout,email",
-        env={
-            **STALL_ENV,
-            "EMAIL_URL": smtp.url,
-            "EMAIL_PROVIDER": "smtp",
-            "CELERY_TASK_SOFT_TIME_LIMIT": "4",
-            "CELERY_TASK_TIME_LIMIT": "40",
-        },
-    ).start()
+    worker = _stall_worker("soft", smtp, soft_limit=4, hard_limit=40)
     try:
         send = _email_send(event_types, make_user, names)
         deliveries = _deliveries(send)
@@ -152,18 +154,8 @@ def test_the_hard_time_limit_does_not_resend_what_was_recorded(broker, event_typ
     settings.DELIVERY_STUCK_SENDING_SECONDS = 0
     settings.DELIVERY_STALE_PENDING_SECONDS = 0
     names = [*BEFORE, "stall-two", *AFTER]
-    worker = Worker(
-        f"stops-hard-{run_id()}",
-        queues="fanout,email",
-        env={
-            **STALL_ENV,
-            "EMAIL_URL": smtp.url,
-            "EMAIL_PROVIDER": "smtp",
-            # Celery wants soft <= hard: equal, the process is killed as the soft limit comes.
-            "CELERY_TASK_SOFT_TIME_LIMIT": "4",
-            "CELERY_TASK_TIME_LIMIT": "4",
-        },
-    ).start()
+    # Celery wants soft <= hard: equal, the process is killed as the soft limit comes.
+    worker = _stall_worker("hard", smtp, soft_limit=4, hard_limit=4)
     try:
         send = _email_send(event_types, make_user, names)
         deliveries = _deliveries(send)
