@@ -11,7 +11,7 @@ their gateway) and how the test process and the workers are pointed at it.
 import os
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 from django.conf import settings
@@ -49,21 +49,18 @@ class BrokerVariant:
     name: str
     port: int  # on the machine's loopback
     url_template: str  # with {address} and {port}: the broker as a host reaches it
+    node: object = None  # the private RabbitMQ node, whose consumers the test lists
 
 
-@pytest.fixture(
-    params=[
-        "redis",
-        # RabbitMQ (127.0.0.1:5672) is reachable from a namespace through the same kind of
-        # forwarder, and the workers take it from TEST_BROKER_URL; what is missing is the
-        # test process publishing there too (its broker is the private Redis).
-        pytest.param("rabbitmq", marks=pytest.mark.skip(reason="the test process publishes to Redis only")),
-    ]
-)
+@pytest.fixture(params=["redis", "rabbitmq"])
 def broker_variant(request, broker):
+    """The private Redis, or a fresh vhost of the private RabbitMQ node
+    (conftest's rabbitmq_broker), which the test process then publishes to as well."""
     if request.param == "redis":
         return BrokerVariant("redis", broker.port, "redis://{address}:{port}/0")
-    return BrokerVariant("rabbitmq", 5672, "amqp://guest:guest@{address}:{port}//")
+    node = request.getfixturevalue("rabbitmq_broker")
+    url = "amqp://guest:guest@{address}:{port}/" + quote(node.vhost, safe="")
+    return BrokerVariant("rabbitmq", node.port, url, node)
 
 
 @pytest.fixture
@@ -117,6 +114,10 @@ def test_three_hosts_share_an_event_and_two_finish_what_a_killed_one_held(hosts,
             env = host_env(host, broker_variant)
             assert host.reaches(host.gateway, urlparse(env["DATABASE_URL"]).port)
             workers[host.name] = Worker(host.name, queues="fanout", concurrency=2, env=env, prefix=host.prefix).start()
+        if broker_variant.node is not None:  # every host's worker reads the fan-out queues there
+            node = broker_variant.node
+            listed = node.ctl("list_consumers", "-p", node.vhost, "--quiet", "--no-table-headers", "queue_name")
+            assert sum(line.startswith("fanout") for line in listed.splitlines()) >= HOSTS, listed
         nodes = {host.name: workers[host.name].name.replace("%h", os.uname().nodename) for host in hosts}
         victim = hosts[-1].name
 
