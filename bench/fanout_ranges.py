@@ -8,6 +8,8 @@ in one invocation on PostgreSQL with a real Celery worker of 2 processes:
 - once, the largest size (`--big`, 10,000,000 by default; 0 skips it) by ranges only,
   with the worker's peak RSS;
 - `notify.send` (bench/peers/notify_send.py) at `--peer-sizes`;
+- PostgreSQL's own ceiling (bench/sql_ceiling.py): per size and run, the same number of
+  rows inserted into a copy of the inbox table by one statement and by 2 side by side;
 - event commit → inbox item visible for `--latency-events` one-person events in a row.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/notifications_bench_ranges \\
@@ -40,11 +42,14 @@ from bench.fanout import (  # noqa: E402
     worker_peak_rss_mb,
 )
 from bench.fanout_peers import run_notify_send  # noqa: E402
+from bench.sql_ceiling import insert_seconds  # noqa: E402
 
 COMMAND = "make bench  (python bench/fanout_ranges.py)"
 CONCURRENCY = 2
 # The one-task path: ranges switched off (FANOUT_RANGES_FROM=0), as before them.
 MODES = {"one task": {"FANOUT_RANGES_FROM": "0"}, "ranges": {}}
+# PostgreSQL's ceiling: plain inserts by one statement and by CONCURRENCY at once.
+SQL_MODES = {"sql one": 1, "sql parallel": CONCURRENCY}
 
 
 def start_worker(env: dict):
@@ -147,7 +152,7 @@ def main():
 
     rows = []
     for size in sizes:
-        times = {mode: [] for mode in MODES}
+        times = {mode: [] for mode in [*MODES, *SQL_MODES]}
         rss = {mode: [] for mode in MODES}
         for run in range(args.runs):
             for mode, env in MODES.items():
@@ -157,7 +162,12 @@ def main():
                 times[mode].append(seconds)
                 rss[mode].append(peak)
                 print(f"{size:>10} run {run + 1} {mode:>8}: {seconds:.2f}s ({size / seconds:,.0f}/s, {peak:.0f} MB)")
-        rows.append({"size": size, **{mode: median(times[mode]) for mode in MODES}, "rss": max(rss["ranges"])})
+            for mode, parts in SQL_MODES.items():
+                seconds = insert_seconds(url, size, parts)
+                times[mode].append(seconds)
+                print(f"{size:>10} run {run + 1} {mode}: {seconds:.2f}s ({size / seconds:,.0f}/s)", flush=True)
+        medians = {mode: median(runs) for mode, runs in times.items()}
+        rows.append({"size": size, **medians, "rss": max(rss["ranges"])})
 
     notify = {}
     for size in peer_sizes:
@@ -207,20 +217,27 @@ def write_sizes(args, rows: list[dict], notify: dict, latency: tuple[float, floa
 
     lines = [
         "| recipients | one task | ranges | ranges vs one task | rows/s by ranges "
-        "| `notify.send` | `notify.send` vs ranges |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| SQL: one statement | SQL: 2 at once | PostgreSQL's ceiling | `notify.send` | `notify.send` vs ranges |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     figures = []
     for row in rows:
         size, one, ranged = row["size"], row["one task"], row["ranges"]
+        sql_one, sql_parallel = row["sql one"], row["sql parallel"]
+        ceiling = sql_one / sql_parallel
         peer = (f"{notify[size]:.2f} s", f"{notify[size] / ranged:.0f}×") if size in notify else ("—", "—")
         # Below the threshold both workers take the one-task path: the pair shows the noise.
         small = " (one task: below `FANOUT_RANGES_FROM`)" if size < settings.FANOUT_RANGES_FROM else ""
         lines.append(
             f"| {size:,} | {one:.2f} s | {ranged:.2f} s{small} | {one / ranged:.2f}× | {size / ranged:,.0f} "
-            f"| {peer[0]} | {peer[1]} |"
+            f"| {sql_one:.2f} s | {sql_parallel:.2f} s | {ceiling:.2f}× | {peer[0]} | {peer[1]} |"
         )
-        figures.append((f"ranges, {size:,} recipients{small}", f"{ranged:.2f} s = {one / ranged:.2f}× one task"))
+        figures.append(
+            (
+                f"ranges, {size:,} recipients{small}",
+                f"{ranged:.2f} s = {one / ranged:.2f}× one task (PostgreSQL's ceiling {ceiling:.2f}×)",
+            )
+        )
     figures.append(("one-person event, commit → inbox item p50 / p99", f"{p50:.0f} ms / {p99:.0f} ms"))
     body = "\n".join(lines) + (
         f"\n\nMedian of {args.runs} interleaved runs per size, in one invocation. Both paths run on a real Celery "
@@ -230,7 +247,11 @@ def write_sizes(args, rows: list[dict], notify: dict, latency: tuple[float, floa
         f"(`FANOUT_RANGES_FROM={settings.FANOUT_RANGES_FROM:,}`, `FANOUT_RANGE_SIZE={settings.FANOUT_RANGE_SIZE:,}`). "
         f"Worker peak RSS by ranges (largest VmHWM of its processes): {max(r['rss'] for r in rows):.0f} MB. "
         "`notify.send` is django-notifications-community's, in a subprocess with its own database (one `save()` "
-        "per recipient). Commit → inbox item visible for a one-person event, "
+        "per recipient). PostgreSQL's ceiling (bench/sql_ceiling.py), measured in each run beside the two paths: "
+        "as many rows inserted by plain SQL into a copy of the inbox table (its columns and indexes) by one "
+        f"statement, and by {CONCURRENCY} statements at once over equal halves; their ratio is what parallel "
+        "fan-out could reach here if it cost nothing but the inserts. "
+        "Commit → inbox item visible for a one-person event, "
         f"{args.latency_events} events in a row on the same worker: p50 {p50:.1f} ms, p99 {p99:.1f} ms."
     )
     print(body)
