@@ -2,11 +2,9 @@ import os
 
 from celery import Celery
 
-from .celery_pool import keep_database_pools
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
 
-app = Celery("notifications_project")
-keep_database_pools(app)
+# Celery's Django fixup, keeping each worker process's database pool between tasks.
+app = Celery("notifications_project", fixups=["notifications_project.celery_pool:fixup"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

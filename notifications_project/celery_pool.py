@@ -5,10 +5,16 @@ with Django's pool (settings/database.py) hands the connection back, and then cl
 pool as well (celery/celery#10554, fix proposed in #10555). A prefork child so opened
 two new PostgreSQL connections for every task: a backend started per range of a large
 fan-out and per small event, and statements prepared on a connection (the delivery
-acceptance record's) lost with it. This keeps the fixup and changes that one step: a
+acceptance record's) lost with it. This is Celery's fixup with that one step changed: a
 task's end returns the connection to the pool and keeps the pool. A freshly forked child
 still drops the pool inherited from its parent (the fixup's own process-init step).
+
+Installed by name, in place of Celery's (`Celery(fixups=[...])`, notifications_project/
+celery.py); like Celery's, its worker part is made only when a worker starts, so that
+importing the app reads no settings.
 """
+
+import os
 
 from celery import Celery
 from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
@@ -28,9 +34,20 @@ class PoolKeepingWorkerFixup(DjangoWorkerFixup):
                     raise
 
 
-def keep_database_pools(app: Celery) -> None:
-    """Give `app`'s Django fixup the worker fixup above; call before a worker starts
-    (the fixup installs its worker part at worker_init)."""
-    for fixup in app._fixups:  # the fixup instances Celery keeps for the app
-        if isinstance(fixup, DjangoFixup):
-            fixup.worker_fixup = PoolKeepingWorkerFixup(app)
+class PoolKeepingFixup(DjangoFixup):
+    @property
+    def worker_fixup(self) -> DjangoWorkerFixup:
+        if self._worker_fixup is None:
+            self._worker_fixup = PoolKeepingWorkerFixup(self.app)
+        return self._worker_fixup
+
+    @worker_fixup.setter
+    def worker_fixup(self, value: DjangoWorkerFixup) -> None:
+        self._worker_fixup = value
+
+
+def fixup(app: Celery, env: str = "DJANGO_SETTINGS_MODULE") -> PoolKeepingFixup | None:
+    """What celery.fixups.django.fixup does, with the fixup above."""
+    if os.environ.get(env) and "django" not in app.loader_cls.lower():
+        return PoolKeepingFixup(app).install()
+    return None

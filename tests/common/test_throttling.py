@@ -50,3 +50,28 @@ def test_an_unreachable_counter_lets_requests_through(event_types, api_key_clien
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     with rates(api_key="1/min", person="1/min"):
         assert [client.get("/api/v1/event-types/").status_code for _ in range(3)] == [200] * 3
+
+
+def test_a_counter_failing_inside_the_client_lets_requests_through(event_types, api_key_client, monkeypatch):
+    """redis-py has failed a fresh connection's handshake with ValueError ("I/O operation
+    on closed file") under threads that come and go: allowed, as an unreachable counter."""
+    from apps.common import throttling
+
+    class ClosedBufferPipeline:
+        def incr(self, key):
+            pass
+
+        def expire(self, key, seconds):
+            pass
+
+        def execute(self):
+            raise ValueError("I/O operation on closed file.")
+
+    class ClosedBufferClient:
+        def pipeline(self, transaction=True):
+            return ClosedBufferPipeline()
+
+    monkeypatch.setattr(throttling, "redis_client", lambda purpose: ClosedBufferClient())
+    client = api_key_client(["read"])
+    with rates(api_key="1/min", person="1/min"):
+        assert [client.get("/api/v1/event-types/").status_code for _ in range(3)] == [200] * 3

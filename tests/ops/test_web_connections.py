@@ -27,6 +27,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 30
 REQUESTS_PER_CLIENT = 6
+# With connections kept by threads that come and go, each request may leave one behind:
+# fewer requests show the pile-up without taking every connection PostgreSQL has (100),
+# which idle workers' pooled connections share.
+REQUESTS_PER_CLIENT_KEPT = 2
 
 
 @pytest.fixture
@@ -71,9 +75,9 @@ def backends(database_url: str) -> int:
         ).fetchone()[0]
 
 
-def run_load(base_url: str, token: str, database_url: str) -> tuple[list[int], int]:
-    """CLIENTS clients at once, each REQUESTS_PER_CLIENT requests that read the database;
-    returns the statuses and the most backends seen meanwhile."""
+def run_load(base_url: str, token: str, database_url: str, requests_per_client: int) -> tuple[list[int], int]:
+    """CLIENTS clients at once, each `requests_per_client` requests that read the
+    database; returns the statuses and the most backends seen meanwhile."""
     peak, done = [0], threading.Event()
 
     def sample():
@@ -86,7 +90,7 @@ def run_load(base_url: str, token: str, database_url: str) -> tuple[list[int], i
             session.headers["Authorization"] = f"Token {token}"
             return [
                 session.get(f"{base_url}/api/v1/inbox/unread-count/", timeout=30).status_code
-                for _ in range(REQUESTS_PER_CLIENT)
+                for _ in range(requests_per_client)
             ]
 
     sampler = threading.Thread(target=sample)
@@ -122,10 +126,11 @@ def test_concurrent_clients_get_2xx_and_the_backends_stay_bounded(postgres, make
         wait_until(lambda: _healthy(base_url, web), timeout=60, interval=0.3, message="the web to answer /health/")
         idle = backends(postgres)
 
-        statuses, peak = run_load(base_url, token, postgres)
+        per_client = REQUESTS_PER_CLIENT_KEPT if keeps_connections == "threads" else REQUESTS_PER_CLIENT
+        statuses, peak = run_load(base_url, token, postgres, per_client)
 
         print(f"{overrides or 'make run'}: {len(statuses)} answers, backends idle {idle}, peak {peak}")
-        assert len(statuses) == CLIENTS * REQUESTS_PER_CLIENT
+        assert len(statuses) == CLIENTS * per_client
         assert {status for status in statuses} == {200}
         if keeps_connections != "threads":
             assert peak <= idle + CLIENTS  # never more than one per request in flight
