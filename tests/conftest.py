@@ -55,9 +55,8 @@ def flush_survives_deadlocks():
                 return flush(self)
             except CommandError as error:
                 cause = error.__cause__
-                if attempt + 1 == attempts or not isinstance(cause, OperationalError):
-                    raise
-                if "deadlock detected" not in str(cause):
+                deadlocked = isinstance(cause, OperationalError) and "deadlock detected" in str(cause)
+                if not deadlocked or attempt + 1 == attempts:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
