@@ -24,11 +24,10 @@ from apps.events.validators import event_data_validate
 from .addresses import Address, address_parse, recipients_split
 from .models import DirectSend, DirectSendRecipient, SendStatus
 from .send_cancel import send_deliveries_cancel
+from .send_rows import send_rows_insert
 from .tasks import direct_send_cancel_task, fan_out_enqueue
 
 logger = logging.getLogger(__name__)
-
-RECIPIENT_BATCH = 5000
 
 
 def _owner_fields(caller) -> dict:
@@ -115,13 +114,11 @@ def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
         if isinstance(event_type, str):
             event_type = EventType.objects.get(key=event_type)
         events.append(Event(event_type=event_type, data=data, priority=request.get("priority") or NORMAL))
-    Event.objects.bulk_create(events)
-    for event, request, (user_ids, addresses) in zip(events, requests, split, strict=True):
+    for request, (user_ids, addresses) in zip(requests, split, strict=True):
         scheduled_at = request.get("scheduled_at")
         channels = request.get("channels")
         sends.append(
             DirectSend(
-                event=event,
                 priority=request.get("priority") or NORMAL,
                 channels=sorted(set(channels)) if channels is not None else None,
                 scheduled_at=scheduled_at,
@@ -130,19 +127,12 @@ def direct_sends_create(*, caller, requests: list[dict]) -> list[DirectSend]:
                 **owner,
             )
         )
-    DirectSend.objects.bulk_create(sends)
-    people = (
-        DirectSendRecipient(send=send, user_id=user_id)
-        for send, (user_ids, _) in zip(sends, split, strict=True)
-        for user_id in user_ids
-    )
-    DirectSendRecipient.objects.bulk_create(people, batch_size=RECIPIENT_BATCH)
-    recipients = (
-        DirectSendRecipient(send=send, address=address.value)
-        for send, (_, addresses) in zip(sends, split, strict=True)
-        for address in addresses
-    )
-    DirectSendRecipient.objects.bulk_create(recipients, batch_size=RECIPIENT_BATCH)
+    recipients = [
+        [DirectSendRecipient(user_id=user_id) for user_id in user_ids]
+        + [DirectSendRecipient(address=address.value) for address in addresses]
+        for user_ids, addresses in split
+    ]
+    send_rows_insert(events=events, sends=sends, recipients=recipients)
     due = [send for send in sends if send.status == SendStatus.QUEUED]
     # robust: the sends are committed; if the broker is down the outbox relay re-drives them.
     transaction.on_commit(lambda: _enqueue_fan_out(due), robust=True)
