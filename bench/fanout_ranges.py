@@ -42,14 +42,15 @@ from bench.fanout import (  # noqa: E402
     worker_peak_rss_mb,
 )
 from bench.fanout_peers import run_notify_send  # noqa: E402
-from bench.sql_ceiling import insert_seconds  # noqa: E402
+from bench.sql_ceiling import insert_seconds, postgres_settings  # noqa: E402
 
 COMMAND = "make bench  (python bench/fanout_ranges.py)"
 CONCURRENCY = 2
 # The one-task path: ranges switched off (FANOUT_RANGES_FROM=0), as before them.
 MODES = {"one task": {"FANOUT_RANGES_FROM": "0"}, "ranges": {}}
-# PostgreSQL's ceiling: plain inserts by one statement and by CONCURRENCY at once.
-SQL_MODES = {"sql one": 1, "sql parallel": CONCURRENCY}
+# PostgreSQL's ceiling: plain inserts by one statement and by CONCURRENCY at once, into
+# one table, then each into a table of its own (partitions aligned with the ranges).
+SQL_MODES = {"sql one": (1, False), "sql parallel": (CONCURRENCY, False), "sql apart": (CONCURRENCY, True)}
 
 
 def start_worker(env: dict):
@@ -162,8 +163,8 @@ def main():
                 times[mode].append(seconds)
                 rss[mode].append(peak)
                 print(f"{size:>10} run {run + 1} {mode:>8}: {seconds:.2f}s ({size / seconds:,.0f}/s, {peak:.0f} MB)")
-            for mode, parts in SQL_MODES.items():
-                seconds = insert_seconds(url, size, parts)
+            for mode, (parts, apart) in SQL_MODES.items():
+                seconds = insert_seconds(url, size, parts, apart)
                 times[mode].append(seconds)
                 print(f"{size:>10} run {run + 1} {mode}: {seconds:.2f}s ({size / seconds:,.0f}/s)", flush=True)
         medians = {mode: median(runs) for mode, runs in times.items()}
@@ -217,20 +218,21 @@ def write_sizes(args, rows: list[dict], notify: dict, latency: tuple[float, floa
 
     lines = [
         "| recipients | one task | ranges | ranges vs one task | rows/s by ranges "
-        "| SQL: one statement | SQL: 2 at once | PostgreSQL's ceiling | `notify.send` | `notify.send` vs ranges |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| SQL: one statement | SQL: 2 at once | PostgreSQL's ceiling | ceiling, 2 tables "
+        "| `notify.send` | `notify.send` vs ranges |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     figures = []
     for row in rows:
         size, one, ranged = row["size"], row["one task"], row["ranges"]
         sql_one, sql_parallel = row["sql one"], row["sql parallel"]
-        ceiling = sql_one / sql_parallel
+        ceiling, apart = sql_one / sql_parallel, sql_one / row["sql apart"]
         peer = (f"{notify[size]:.2f} s", f"{notify[size] / ranged:.0f}×") if size in notify else ("—", "—")
         # Below the threshold both workers take the one-task path: the pair shows the noise.
         small = " (one task: below `FANOUT_RANGES_FROM`)" if size < settings.FANOUT_RANGES_FROM else ""
         lines.append(
             f"| {size:,} | {one:.2f} s | {ranged:.2f} s{small} | {one / ranged:.2f}× | {size / ranged:,.0f} "
-            f"| {sql_one:.2f} s | {sql_parallel:.2f} s | {ceiling:.2f}× | {peer[0]} | {peer[1]} |"
+            f"| {sql_one:.2f} s | {sql_parallel:.2f} s | {ceiling:.2f}× | {apart:.2f}× | {peer[0]} | {peer[1]} |"
         )
         figures.append(
             (
@@ -250,7 +252,9 @@ def write_sizes(args, rows: list[dict], notify: dict, latency: tuple[float, floa
         "per recipient). PostgreSQL's ceiling (bench/sql_ceiling.py), measured in each run beside the two paths: "
         "as many rows inserted by plain SQL into a copy of the inbox table (its columns and indexes) by one "
         f"statement, and by {CONCURRENCY} statements at once over equal halves; their ratio is what parallel "
-        "fan-out could reach here if it cost nothing but the inserts. "
+        "fan-out could reach here if it cost nothing but the inserts. The ceiling with 2 tables: the same "
+        "halves, each into a copy of its own (what inbox partitions aligned with the ranges could reach). "
+        f"PostgreSQL's settings: {postgres_settings(os.environ['DATABASE_URL'])}. "
         "Commit → inbox item visible for a one-person event, "
         f"{args.latency_events} events in a row on the same worker: p50 {p50:.1f} ms, p99 {p99:.1f} ms."
     )
