@@ -85,7 +85,7 @@ def cpu_ms_per_request(client: Client, event_type: str, people: list[int], count
 
 def main() -> None:
     client, event_type, people = fixture()
-    ways = {"one statement": sends.send_rows_insert, "ORM bulk_create": send_rows._rows_insert_orm}
+    ways = {"one statement": sends.send_rows_insert, "ORM bulk_create": send_rows.send_rows_insert_orm}
     cpu_ms_per_request(client, event_type, people, 20)  # warm-up: connections, compiled statements
     rounds: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(ROUNDS):

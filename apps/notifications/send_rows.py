@@ -130,7 +130,7 @@ def send_rows_insert(
     """Insert events[i], sends[i] (its send) and recipients[i] (that send's recipients),
     setting the new primary keys and links on the instances, as bulk_create does."""
     if connection.vendor != "postgresql":
-        _rows_insert_orm(events=events, sends=sends, recipients=recipients)
+        send_rows_insert_orm(events=events, sends=sends, recipients=recipients)
         return
     people = [person for group in recipients for person in group]
     owners = [position for position, group in enumerate(recipients, start=1) for _ in group]
@@ -154,7 +154,9 @@ def send_rows_insert(
             person.send_id = send_id
 
 
-def _rows_insert_orm(*, events, sends, recipients) -> None:
+def send_rows_insert_orm(*, events, sends, recipients) -> None:
+    """What send_rows_insert does, by the ORM's bulk_create: on other databases, and the
+    reference its tests and bench/bulk_rows.py compare the statement with."""
     Event.objects.bulk_create(events)
     for event, send in zip(events, sends, strict=True):
         send.event = event

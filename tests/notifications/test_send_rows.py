@@ -73,7 +73,7 @@ def test_one_statement_writes_what_bulk_create_writes(event_types, make_user, mo
     inserts = [q["sql"] for q in statements.captured_queries if "INSERT" in q["sql"]]
     assert len(inserts) == 1, inserts
 
-    monkeypatch.setattr("apps.notifications.sends.send_rows_insert", send_rows._rows_insert_orm)
+    monkeypatch.setattr("apps.notifications.sends.send_rows_insert", send_rows.send_rows_insert_orm)
     orm = direct_sends_create(caller=caller, requests=requests)
 
     assert _rows(fast) == _rows(orm)
