@@ -36,18 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.production_env import production_like  # noqa: E402
+
 # The service's settings with the floor views mounted (bench/floor_settings.py).
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.floor_settings"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
-os.environ.setdefault("DEBUG", "false")
-# Production settings, served over plain HTTP on the loopback: a key of the run's own,
-# and no redirect to HTTPS.
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-# The benchmark measures the request path, not the throttle's refusal of it.
-os.environ.setdefault("API_KEY_THROTTLE_RATE", "10000000/min")
-os.environ.setdefault("PERSON_THROTTLE_RATE", "10000000/min")
-os.environ.setdefault("CONN_MAX_AGE", "600")
+production_like()
 
 import django  # noqa: E402
 

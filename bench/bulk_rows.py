@@ -24,15 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.production_env import production_like  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+production_like()
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-os.environ.setdefault("API_KEY_THROTTLE_RATE", "10000000/min")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
-os.environ.setdefault("CONN_MAX_AGE", "600")
 
 import django  # noqa: E402
 

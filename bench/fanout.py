@@ -28,9 +28,11 @@ QUEUE = "fanout"
 def recreate_database(url: str) -> None:
     import psycopg
 
+    from bench.sql_ceiling import libpq_url
+
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    admin_url = libpq_url(parsed._replace(path="/postgres").geturl())
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -32,25 +32,30 @@ def _spans(size: int, parts: int) -> list[tuple[int, int]]:
     return [(part * size // parts + 1, (part + 1) * size // parts) for part in range(parts)]
 
 
+def libpq_url(url: str) -> str:
+    """DATABASE_URL as psycopg takes it: the postgresql:// scheme, no Django options."""
+    return url.split("?")[0].replace("postgres://", "postgresql://", 1)
+
+
 def _tables(parts: int, apart: bool) -> list[str]:
     return [f"{COPY}_{part}" if apart else COPY for part in range(parts)]
 
 
-def _drop(url: str, tables: list[str]) -> None:
+def _drop(url: str, tables: list[str], create: bool = False) -> None:
+    """Drop the copies (and, with `create`, make them afresh)."""
     with psycopg.connect(url, autocommit=True) as admin:
         for table in sorted(set(tables)):
             admin.execute(f"DROP TABLE IF EXISTS {table}")
+            if create:
+                admin.execute(CREATE.format(table=table))
 
 
 def insert_seconds(url: str, size: int, parts: int, apart: bool = False) -> float:
     """Seconds to insert `size` rows into a fresh copy of the inbox table by `parts`
     statements at once (1: one statement); `apart`: each into a copy of its own."""
-    url = url.split("?")[0].replace("postgres://", "postgresql://", 1)
+    url = libpq_url(url)
     tables = _tables(parts, apart)
-    _drop(url, tables)
-    with psycopg.connect(url, autocommit=True) as admin:
-        for table in sorted(set(tables)):
-            admin.execute(CREATE.format(table=table))
+    _drop(url, tables, create=True)
     connections = [psycopg.connect(url, autocommit=True) for _ in range(parts)]
     start = threading.Barrier(parts + 1)
     failures = []
@@ -88,8 +93,7 @@ SHOWN = ("server_version", "shared_buffers", "wal_buffers", "wal_writer_delay", 
 
 def postgres_settings(url: str) -> str:
     """The server settings the ceiling depends on (WAL writing, above all), as SHOW gives them."""
-    url = url.split("?")[0].replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         return ", ".join(f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}" for name in SHOWN)
 
 

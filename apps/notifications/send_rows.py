@@ -14,7 +14,6 @@ use bulk_create.
 
 import functools
 import json
-from dataclasses import dataclass
 
 from django.db import connection, models
 
@@ -30,7 +29,6 @@ _ARRAY_TYPES = {
     models.AutoField: "int",
     models.BigIntegerField: "bigint",
     models.IntegerField: "int",
-    models.PositiveIntegerField: "int",
     models.CharField: "text",
     models.TextField: "text",
     models.DateTimeField: "timestamptz",
@@ -39,21 +37,15 @@ _ARRAY_TYPES = {
 }
 
 
-@dataclass(frozen=True)
 class _Table:
     """A model's columns as the statement writes them: every concrete column but the
-    primary key and the one linking a row to its parent's new row."""
+    primary key and the one linking a row to its parent's new row (found once, not per
+    request)."""
 
-    model: type[models.Model]
-    link: str = ""
-
-    @property
-    def fields(self) -> list[models.Field]:
-        return [f for f in self.model._meta.concrete_fields if not f.primary_key and f.column != self.link]
-
-    @property
-    def names(self) -> list[str]:
-        return [field.column for field in self.fields]
+    def __init__(self, model: type[models.Model], link: str = ""):
+        self.model, self.link = model, link
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.column != link]
+        self.names = [field.column for field in self.fields]
 
     def unnest(self, alias: str, extra: str) -> str:
         """`unnest(%s::type[], …) AS alias(column, …, extra)`: one array parameter per
