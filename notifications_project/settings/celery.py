@@ -46,6 +46,9 @@ _REDIS_TRANSPORT_OPTIONS = {
     # How often a worker looks for such messages: every interval × throttle seconds.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=3),
+    # The restore takes a Redis lock that expires after this many seconds (kombu's 300): a
+    # worker killed while holding it keeps every other worker from restoring until then.
+    "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE", default=300),
     "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
     # Kombu's Redis transport polls a worker's queues in the listed order, so within one
     # worker higher priorities are served first; separate workers give the hard guarantee.

@@ -54,6 +54,8 @@ WORKER_ENV = {
     "CELERY_VISIBILITY_TIMEOUT": "10",
     "CELERY_UNACKED_RESTORE_INTERVAL": "1",
     "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+    # A host killed while holding the restore lock must not stall the others' restore.
+    "CELERY_UNACKED_MUTEX_EXPIRE": "3",
 }
 # What beat does in production, run from the test: relay and sweeper on short periods.
 BEAT_EVERY = 3.0
